@@ -1,0 +1,189 @@
+"""The course configuration schema: typed dataclasses, validated when they are built.
+
+`course_config.py` at the repository root instantiates these classes with plain data
+(no code runs there beyond the constructors). Every check raises `ConfigError` with one
+line naming the field and the fix; the CLI prints that line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from autograder.errors import UserError
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ConfigError(UserError, ValueError):
+    """An invalid value in course_config.py (the message is one line)."""
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """One programming module of the course."""
+
+    slug: str  # folder name under solutions/ and assignments/, e.g. "transformer"
+    title: str  # human title shown in schedules and feedback
+    release_week: int  # week of term (1-based) in which the module is released
+    due_offset_days: int  # days from release to the due date
+    autograded_points: float  # sum of the hidden suite's `points` markers
+    written_points: float  # sum of the master's manually graded answer cells
+    weight: float  # weight of this module in the report score (weights sum to 1)
+
+    def __post_init__(self) -> None:
+        _require(bool(SLUG_RE.match(self.slug)),
+                 f"module slug {self.slug!r} must be lower_snake_case (letters, digits, _)")
+        _require(self.release_week >= 1, f"module {self.slug}: release_week must be >= 1")
+        _require(self.due_offset_days >= 0, f"module {self.slug}: due_offset_days must be >= 0")
+        _require(self.autograded_points >= 0,
+                 f"module {self.slug}: autograded_points must not be negative")
+        _require(self.written_points >= 0,
+                 f"module {self.slug}: written_points must not be negative")
+        _require(self.weight >= 0, f"module {self.slug}: weight must not be negative")
+
+
+@dataclass(frozen=True)
+class LateCurve:
+    """Late factor = max(floor, 1 - per_day * ceil(days late)); 0 after cutoff_days."""
+
+    per_day: float = 0.10  # reduction per started day late
+    floor: float = 0.50  # the factor never drops below this before the cut-off
+    cutoff_days: int = 7  # submissions later than this many days after the due time score 0
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.per_day <= 1, "late.per_day must be between 0 and 1")
+        _require(0 <= self.floor <= 1, "late.floor must be between 0 and 1")
+        _require(self.cutoff_days >= 0, "late.cutoff_days must be >= 0")
+
+
+@dataclass(frozen=True)
+class GradeScale:
+    """Maps a final percentage to a grade: the first band whose minimum is reached."""
+
+    name: str  # e.g. "letter" or "german"
+    bands: tuple[tuple[float, str], ...]  # (minimum percent, grade), highest minimum first
+
+    def __post_init__(self) -> None:
+        _require(len(self.bands) > 0, f"grade scale {self.name}: needs at least one band")
+        minima = [b[0] for b in self.bands]
+        _require(minima == sorted(minima, reverse=True),
+                 f"grade scale {self.name}: bands must be sorted by minimum, highest first")
+        _require(minima[-1] <= 0, f"grade scale {self.name}: the last band must start at 0")
+
+    def grade(self, percent: float) -> str:
+        """The grade for a final percentage."""
+        for minimum, label in self.bands:
+            if percent >= minimum:
+                return label
+        return self.bands[-1][1]
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits for running student code."""
+
+    memory_mb: int = 4096  # address space / cgroup memory of the worker
+    cpu_seconds: int = 600  # CPU time of the worker per submission
+    wall_seconds_per_call: float = 60.0  # default per-test limit (the time_limit marker overrides)
+    wall_seconds_per_submission: float = 300.0  # the whole hidden suite for one notebook
+    max_processes: int = 64  # processes/threads the worker may hold
+    max_file_size_mb: int = 64  # largest file the worker may write
+    max_output_bytes: int = 1_000_000  # captured stdout+stderr kept per submission
+    max_notebook_mb: float = 20.0  # larger submitted notebooks are rejected unread
+
+    def __post_init__(self) -> None:
+        for name in ("memory_mb", "cpu_seconds", "wall_seconds_per_call",
+                     "wall_seconds_per_submission", "max_processes", "max_file_size_mb",
+                     "max_output_bytes", "max_notebook_mb"):
+            _require(getattr(self, name) > 0, f"sandbox.{name} must be positive")
+        _require(self.wall_seconds_per_call <= self.wall_seconds_per_submission,
+                 "sandbox.wall_seconds_per_call must not exceed wall_seconds_per_submission")
+
+
+@dataclass(frozen=True)
+class Course:
+    """The whole course: schedule, modules, grading scheme, limits and storage."""
+
+    name: str  # e.g. "Foundations of Deep Learning"
+    term: str  # short term id used in bundle names, e.g. "ws2026"
+    term_start: date  # Monday of week 1
+    due_time: time  # local time of day at which modules are due
+    timezone: str  # IANA zone of the course, e.g. "Europe/Berlin"
+    modules: tuple[ModuleSpec, ...]  # in teaching order
+    report_weight: float = 0.40  # share of the report score in the final grade
+    presentation_weight: float = 0.60  # share of the presentation score
+    bonus_cap: float = 5.0  # percentage points of bonus at most
+    late: LateCurve = field(default_factory=LateCurve)
+    grade_scales: tuple[GradeScale, ...] = ()  # the first one is the default
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    database_url: str = "sqlite:///gradebook.db"  # relative sqlite paths: against root
+    root: Path = Path(".")  # folder of course_config.py (set by the loader)
+
+    def __post_init__(self) -> None:
+        _require(len(self.modules) > 0, "modules: the course needs at least one module")
+        slugs = [m.slug for m in self.modules]
+        dupes = sorted({s for s in slugs if slugs.count(s) > 1})
+        _require(not dupes, f"modules: duplicate slug {', '.join(dupes)}; slugs must be unique")
+        _require(math.isclose(self.report_weight + self.presentation_weight, 1.0, abs_tol=1e-9),
+                 f"report_weight + presentation_weight must sum to 1 "
+                 f"(got {self.report_weight + self.presentation_weight:g})")
+        for name in ("report_weight", "presentation_weight", "bonus_cap"):
+            _require(getattr(self, name) >= 0, f"{name} must not be negative")
+        total = sum(m.weight for m in self.modules)
+        _require(math.isclose(total, 1.0, abs_tol=1e-9),
+                 f"module weights must sum to 1 (got {total:g}); adjust ModuleSpec.weight")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"timezone {self.timezone!r} is not an IANA zone "
+                              f"such as 'Europe/Berlin'") from None
+        _require(self.term_start.weekday() == 0,
+                 f"term_start {self.term_start} should be a Monday (week 1 starts there)")
+        _require(bool(SLUG_RE.match(self.term)), f"term {self.term!r} must be lower_snake_case")
+        names = [s.name for s in self.grade_scales]
+        _require(len(names) == len(set(names)), "grade_scales: duplicate scale name")
+
+    # --- lookups -------------------------------------------------------------
+    def module(self, slug: str) -> ModuleSpec:
+        """The module with this slug; ConfigError naming the known slugs otherwise."""
+        for m in self.modules:
+            if m.slug == slug:
+                return m
+        raise ConfigError(f"unknown module {slug!r}; course_config.py lists: "
+                          f"{', '.join(m.slug for m in self.modules)}")
+
+    def release_date(self, slug: str) -> date:
+        """Monday of the module's release week."""
+        return self.term_start + timedelta(weeks=self.module(slug).release_week - 1)
+
+    def due_date(self, slug: str) -> date:
+        """Calendar date on which the module is due (at `due_time`)."""
+        return self.release_date(slug) + timedelta(days=self.module(slug).due_offset_days)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute against `root`."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url[len(prefix):]
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                return prefix + str((self.root / path).resolve())
+        return self.database_url
+
+    def resolve(self, relative: str | Path) -> Path:
+        """A path from the config, resolved against the config's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.root / p).resolve()

@@ -1,0 +1,261 @@
+"""pytest plugin that turns a hidden suite into one results.json.
+
+Load it with `pytest -p autograder.plugin SUITE --submission NOTEBOOK --results OUT`.
+
+Fixtures: `submission` (the student's definitions), `reference` (the master's solution,
+trusted side only), `device`, `rng` / `torch_rng` (seeded per test).
+Markers: `points(n)`, `visibility(v)`, `time_limit(s)`, `slow`, `gpu`.
+
+Student outcomes (a failed assertion, an exception in student code, a time-out, an
+unusable notebook) are scores with messages; anything else that fails (collection, a
+fixture other than `submission`, teardown, an explicit GraderError) makes the run a
+grader error, which is not a result.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Generator
+
+import pytest
+
+from autograder import __version__
+from autograder.errors import GraderError, StudentError
+from autograder.plugin.messages import CallTimeout, failure_message
+from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
+from autograder.plugin.source import SourceLoader
+
+MARKERS = {
+    "points(n)": "points the test is worth (a non-negative number)",
+    "visibility(v)": "who sees the test: visible, hidden, after_due_date or after_published",
+    "time_limit(seconds)": "wall-clock limit for the test's call (overrides --call-time-limit)",
+    "slow": "a training run; mutant runs may skip it with -m 'not slow'",
+    "gpu": "needs CUDA; skipped without it and may carry no points",
+}
+
+TRUSTED_SANDBOX = "none: trusted mode, student code ran inside the grading process"
+
+plugin_key = pytest.StashKey["GradingPlugin"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("autograder", "grading a submission")
+    group.addoption("--submission", type=Path, default=None,
+                    help="the submitted notebook (.ipynb) or an already built module (.py)")
+    group.addoption("--master", type=Path, default=None,
+                    help="the master (or stub) notebook that defines locked and answer cells; "
+                         "default: <suite folder>/<folder name>.ipynb")
+    group.addoption("--results", type=Path, default=None, help="write results.json here")
+    group.addoption("--suite-hash", default="", help="recorded in extra_data.suite_hash")
+    group.addoption("--call-time-limit", type=float, default=60.0,
+                    help="seconds each test's call may take unless it has a time_limit marker")
+    group.addoption("--grading-device", default="auto", choices=("auto", "cpu", "cuda"),
+                    help="device handed to tests by the `device` fixture")
+    group.addoption("--max-notebook-mb", type=float, default=20.0,
+                    help="larger submitted notebooks are rejected unread")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, doc in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {doc}")
+    plugin = GradingPlugin(config)
+    config.stash[plugin_key] = plugin
+    config.pluginmanager.register(plugin, "autograder-grading")
+
+
+class GradingPlugin:
+    """Collects one TestRecord per test and writes the results document at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.records: dict[str, TestRecord] = {}
+        self.grader_errors: list[str] = []
+        self.skipped: list[str] = []
+        self.started = time.monotonic()
+        self.sources = SourceLoader(
+            submission=config.getoption("submission"),
+            master=config.getoption("master"),
+            max_notebook_mb=config.getoption("max_notebook_mb"),
+        )
+
+    # --- collection ----------------------------------------------------------
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if items and self.sources.master is None:
+            self.sources.default_master(Path(items[0].path).parent)
+        for item in items:
+            if item.get_closest_marker("gpu") and not _cuda_available():
+                item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            try:
+                self.records[item.nodeid] = _record_for(item)
+            except ValueError as exc:
+                self.grader_errors.append(f"{item.nodeid}: {exc}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            text = str(report.longrepr).strip().splitlines()
+            self.grader_errors.append(f"collecting {report.nodeid or 'the suite'} failed: "
+                                      f"{text[-1] if text else 'unknown error'}")
+
+    # --- running -------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        marker = item.get_closest_marker("time_limit")
+        limit = float(marker.args[0]) if marker and marker.args else \
+            self.config.getoption("call_time_limit")
+        if not limit or threading.current_thread() is not threading.main_thread():
+            return (yield)
+
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise CallTimeout(limit)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            return (yield)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        record = self.records.get(item.nodeid)
+        if record is None:
+            return report
+        record.duration += call.duration
+        if report.skipped and call.when == "setup":
+            self.skipped.append(f"{item.name}: {_skip_reason(report)}")
+            self.records.pop(item.nodeid)
+        elif report.failed and call.excinfo is not None:
+            exc = call.excinfo.value
+            student = (call.when == "call" and not isinstance(exc, GraderError)) or (
+                call.when == "setup" and isinstance(exc, StudentError))
+            if student:
+                record.status, record.score = "failed", 0.0
+                record.output = failure_message(call.excinfo, self.sources.locate)
+            else:
+                self.grader_errors.append(f"{item.nodeid} ({call.when}): "
+                                          f"{type(exc).__name__}: {exc}")
+                record.status, record.score = "failed", 0.0
+                record.output = "The grader failed on this test (not your fault); it will be retried."
+        elif report.passed and call.when == "call":
+            record.status, record.score = "passed", record.max_score
+            record.output = ""
+        return report
+
+    # --- the end -------------------------------------------------------------
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        path = self.config.getoption("results")
+        if path is None:
+            return
+        doc = self.document(exitstatus)
+        Path(path).write_text(json.dumps(doc.to_json(), indent=1), encoding="utf-8")
+
+    def document(self, exitstatus: int) -> ResultsDocument:
+        """The results document for everything recorded so far."""
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
+                and not self.grader_errors:
+            self.grader_errors.append(f"pytest stopped with exit status {int(exitstatus)}")
+        doc = ResultsDocument(tests=list(self.records.values()),
+                              execution_time=time.monotonic() - self.started)
+        extra = self.sources.extra_data()
+        extra.update({
+            "outcome": "grader_error" if self.grader_errors else "graded",
+            "grader_errors": self.grader_errors,
+            "suite_hash": self.config.getoption("suite_hash"),
+            "engine_version": __version__,
+            "backend": "local",
+            "sandbox": TRUSTED_SANDBOX,
+            "device": self._device_name(),
+            "skipped": self.skipped,
+        })
+        doc.extra_data = extra
+        doc.output = summary_output(doc)
+        return doc
+
+    def _device_name(self) -> str:
+        choice = self.config.getoption("grading_device")
+        return "cuda" if choice == "cuda" or (choice == "auto" and _cuda_available()) else "cpu"
+
+
+# --- fixtures (module level; state lives in the plugin object in config.stash) ---------
+def _plugin(request: pytest.FixtureRequest) -> GradingPlugin:
+    return request.config.stash[plugin_key]
+
+
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest) -> Any:
+    """The student's definitions (functions, classes, constants)."""
+    return _plugin(request).sources.submission_view()
+
+
+@pytest.fixture(scope="session")
+def reference(request: pytest.FixtureRequest) -> Any:
+    """The master notebook's solution module (trusted side only)."""
+    return _plugin(request).sources.reference_module()
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> Any:
+    """torch.device for tests: CUDA when asked for (or 'auto' and present), else CPU."""
+    import torch
+
+    choice = request.config.getoption("grading_device")
+    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise GraderError("--grading-device cuda given but CUDA is not available")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> Any:
+    """A numpy Generator seeded from the test's id (repeatable, different per test)."""
+    import numpy as np
+
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+def torch_rng(request: pytest.FixtureRequest) -> Any:
+    """A torch.Generator (CPU) seeded from the test's id."""
+    import torch
+
+    return torch.Generator().manual_seed(zlib.crc32(request.node.nodeid.encode()))
+
+
+def _record_for(item: pytest.Item) -> TestRecord:
+    points = item.get_closest_marker("points")
+    value = float(points.args[0]) if points and points.args else 0.0
+    if value < 0:
+        raise ValueError("points must not be negative")
+    vis = item.get_closest_marker("visibility")
+    visibility = vis.args[0] if vis and vis.args else "visible"
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
+    if item.get_closest_marker("gpu") and value > 0:
+        raise ValueError("a gpu test may carry no points (every point must be earnable on a CPU)")
+    tags = [m for m in ("slow", "gpu") if item.get_closest_marker(m)]
+    return TestRecord(name=item.name, max_score=value, visibility=visibility, tags=tags)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())

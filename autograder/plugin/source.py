@@ -1,0 +1,115 @@
+"""Turning the `--submission` and `--master` files into the modules tests use."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autograder.errors import GraderError, StudentError
+from autograder.extract import Extraction, extract
+from autograder.loader import LoadedModule, load_blocks
+from autograder.notebook_io import NotebookError, read_notebook
+from autograder.plugin.view import SubmissionView
+
+
+class SourceLoader:
+    """Builds `submission` and `reference` once per session and remembers what happened."""
+
+    def __init__(self, submission: Path | None, master: Path | None, max_notebook_mb: float) -> None:
+        self.submission_path = Path(submission).resolve() if submission else None
+        self.master = Path(master).resolve() if master else None
+        self.max_notebook_mb = max_notebook_mb
+        self.workdir = Path(tempfile.mkdtemp(prefix="grading-"))
+        self.extraction: Extraction | None = None
+        self.loaded: LoadedModule | None = None
+        self._submission: SubmissionView | StudentError | None = None
+        self._reference: Any = None
+
+    def default_master(self, suite_dir: Path) -> None:
+        candidate = suite_dir / f"{suite_dir.name}.ipynb"
+        if candidate.is_file():
+            self.master = candidate.resolve()
+
+    # --- submission ----------------------------------------------------------
+    def submission_view(self) -> SubmissionView:
+        if self._submission is None:
+            try:
+                self._submission = self._load_submission()
+            except StudentError as exc:
+                self._submission = exc
+        if isinstance(self._submission, StudentError):
+            raise StudentError(str(self._submission))
+        return self._submission
+
+    def _load_submission(self) -> SubmissionView:
+        if self.submission_path is None:
+            raise GraderError("no --submission given: nothing to grade")
+        if self.submission_path.suffix == ".py":
+            module_file = self.submission_path
+            problems: dict[str, str] = {}
+        else:
+            try:
+                notebook = read_notebook(self.submission_path, self.max_notebook_mb)
+            except NotebookError as exc:
+                raise StudentError(f"Your notebook could not be read: {exc}") from None
+            self.extraction = extract(notebook, self._master_notebook())
+            module_file = self.workdir / "submission.py"
+            module_file.write_text(self.extraction.render(), encoding="utf-8")
+            problems = self.extraction.problems
+        self.loaded = load_blocks(module_file, "submission")
+        return SubmissionView(self.loaded, problems)
+
+    # --- reference -----------------------------------------------------------
+    def reference_module(self) -> Any:
+        if self._reference is None:
+            master = self._master_notebook()
+            extraction = extract(master, master)
+            if extraction.problems:
+                raise GraderError(f"the master notebook has problems: {extraction.problems}")
+            module_file = self.workdir / "reference.py"
+            module_file.write_text(extraction.render(), encoding="utf-8")
+            loaded = load_blocks(module_file, "reference")
+            if loaded.errors:
+                raise GraderError(f"the reference failed to load: {loaded.errors}")
+            self._reference = loaded.module
+        return self._reference
+
+    def _master_notebook(self) -> Any:
+        if self.master is None:
+            raise GraderError("no master notebook: pass --master or put <slug>.ipynb next to the suite")
+        try:
+            return read_notebook(self.master, max_mb=1e9)
+        except NotebookError as exc:
+            raise GraderError(f"master notebook unreadable: {exc}") from None
+
+    # --- reporting -----------------------------------------------------------
+    def locate(self, path: str, line: int) -> str | None:
+        """Map a traceback location in the submission module to the student's cell."""
+        if self.loaded is not None and Path(path) == self.loaded.path:
+            return self.loaded.cell_location(line)
+        return None
+
+    def extra_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "submission": str(self.submission_path) if self.submission_path else None,
+            "submission_sha256": _sha256(self.submission_path),
+            "dropped_cells": [], "extraction_problems": [], "load_errors": [],
+            "integrity_flags": [],
+        }
+        if self.extraction is not None:
+            data["dropped_cells"] = self.extraction.dropped
+            data["extraction_problems"] = list(self.extraction.problems.values())
+            data["integrity_flags"] = self.extraction.integrity_flags
+        if self.loaded is not None:
+            data["load_errors"] = [f"{label}: {err}" for label, err in self.loaded.errors.items()]
+        if isinstance(self._submission, StudentError):
+            data["load_errors"].append(str(self._submission))
+        return data
+
+
+def _sha256(path: Path | None) -> str | None:
+    if path is None or not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
