@@ -19,9 +19,7 @@ import ast
 import json
 from dataclasses import asdict, dataclass, field
 
-from nbformat import NotebookNode
-
-from autograder.notebook_io import cell_tags, nbgrader_meta
+from autograder.notebook_io import NotebookNode, cell_tags, nbgrader_meta
 
 BLOCK_MARK = "# %% "
 

@@ -5,8 +5,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
-from nbformat import NotebookNode
+from typing import Any
+
+
+class NotebookNode(dict):
+    """A dict with attribute access, like nbformat's NotebookNode (which costs a second
+    to import through jsonschema; grading reads notebooks without it)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+
+def from_dict(data: Any) -> Any:
+    """Recursively wrap dicts as NotebookNode."""
+    if isinstance(data, dict):
+        return NotebookNode({k: from_dict(v) for k, v in data.items()})
+    if isinstance(data, list):
+        return [from_dict(v) for v in data]
+    return data
 
 
 class NotebookError(Exception):
@@ -64,7 +86,7 @@ def parse_notebook(raw: bytes, name: str) -> NotebookNode:
             raise NotebookError(f"{name}: cell {i + 1} has malformed metadata")
     if not isinstance(data.setdefault("metadata", {}), dict):
         raise NotebookError(f"{name}: malformed notebook metadata")
-    return nbformat.from_dict(data)
+    return from_dict(data)
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> None:

@@ -15,7 +15,9 @@ grader error, which is not a result.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 import threading
 import time
 import zlib
@@ -153,23 +155,37 @@ class GradingPlugin:
         return report
 
     # --- the end -------------------------------------------------------------
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        path = self.config.getoption("results")
-        if path is None:
-            return
-        doc = self.document(exitstatus)
-        Path(path).write_text(json.dumps(doc.to_json(), indent=1), encoding="utf-8")
+    def pytest_runtest_logfinish(self) -> None:
+        self._flush(final=False)  # a run killed later still leaves what it graded
 
-    def document(self, exitstatus: int) -> ResultsDocument:
-        """The results document for everything recorded so far."""
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
                 and not self.grader_errors:
             self.grader_errors.append(f"pytest stopped with exit status {int(exitstatus)}")
+        self._flush(final=True)
+
+    def _flush(self, final: bool) -> None:
+        path = self.config.getoption("results")
+        if path is None:
+            return
+        doc = self.document(final)
+        tmp = Path(f"{path}.tmp")
+        tmp.write_text(json.dumps(doc.to_json(), indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def document(self, final: bool = True) -> ResultsDocument:
+        """The results document for everything recorded so far."""
+        if final:
+            for record in self.records.values():
+                if record.status == "pending":
+                    record.status = "failed"
+                    record.output = record.output or "This test did not run."
         doc = ResultsDocument(tests=list(self.records.values()),
                               execution_time=time.monotonic() - self.started)
         extra = self.sources.extra_data()
         extra.update({
-            "outcome": "grader_error" if self.grader_errors else "graded",
+            "outcome": ("grader_error" if self.grader_errors
+                        else "graded" if final else "incomplete"),
             "grader_errors": self.grader_errors,
             "suite_hash": self.config.getoption("suite_hash"),
             "engine_version": __version__,
@@ -254,8 +270,6 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
+    """CUDA present? Only asks torch if the suite imported it (numpy suites stay fast)."""
+    torch = sys.modules.get("torch")
+    return bool(torch is not None and torch.cuda.is_available())

@@ -15,7 +15,7 @@ class TestRecord:
     name: str
     max_score: float
     score: float = 0.0
-    status: str = "failed"  # "passed" | "failed"
+    status: str = "pending"  # "pending" until it ran, then "passed" | "failed"
     output: str = ""
     visibility: str = "visible"
     tags: list[str] = field(default_factory=list)

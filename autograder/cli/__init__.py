@@ -1,0 +1,1 @@
+"""The `course` command line: one file per command, composed in `main.py`."""

@@ -1,0 +1,45 @@
+"""`course grade-notebook SLUG NOTEBOOK`: grade one notebook with the hidden suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from autograder.cli.common import course_from, user_errors
+from autograder.cli.report import print_results
+from autograder.engine import GradeRequest, run_suite
+from autograder.errors import UserError
+from autograder.layout import module_layout
+from autograder.suite_hash import suite_hash
+
+
+def grade_notebook_command(
+    ctx: typer.Context,
+    slug: str = typer.Argument(..., help="module slug from course_config.py"),
+    notebook: Path = typer.Argument(..., help="the submitted .ipynb"),
+    results: Path = typer.Option(None, "--results", help="write results.json here"),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    trusted: bool = typer.Option(True, "--trusted/--sandboxed",
+                                 help="trusted: student code runs in the grading process"),
+) -> None:
+    """Grade one notebook; exit 0 when grading completed, whatever the score."""
+    with user_errors():
+        course = course_from(ctx)
+        layout = module_layout(course, slug)
+        layout.require("master", "hidden_suite")
+        if not notebook.is_file():
+            raise UserError(f"{notebook}: no such notebook")
+        if device not in ("auto", "cpu", "cuda"):
+            raise UserError(f"--device {device!r}: use auto, cpu or cuda")
+        if not trusted:
+            raise UserError("--sandboxed is not available yet in this version; use --trusted")
+        request = GradeRequest(suite=[layout.hidden_suite], submission=notebook.resolve(),
+                               master=layout.master, limits=course.sandbox,
+                               suite_hash=suite_hash(layout, course.sandbox), device=device)
+        outcome = run_suite(request)
+        print_results(outcome.results, f"{slug}: {notebook.name}")
+        if results is not None:
+            results.parent.mkdir(parents=True, exist_ok=True)
+            results.write_text(json.dumps(outcome.results, indent=1), encoding="utf-8")

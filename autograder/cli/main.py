@@ -1,0 +1,48 @@
+"""The `course` application: composes one Typer command per file."""
+
+from __future__ import annotations
+
+import tempfile
+import traceback
+from pathlib import Path
+
+import typer
+
+from autograder.cli.assign_cmd import assign_command
+from autograder.cli.check import check_command
+from autograder.cli.common import EXIT_GRADER, err_console
+from autograder.cli.grade_notebook import grade_notebook_command
+from autograder.cli.validate_cmd import validate_command
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  help="Course management and autograding for Foundations of Deep Learning.")
+
+
+@app.callback()
+def _options(ctx: typer.Context,
+             config: Path = typer.Option(None, "--config", help="path of course_config.py "
+                                         "(default: the nearest one above the current folder)")
+             ) -> None:
+    ctx.obj = {"config": config}
+
+
+app.command("assign")(assign_command)
+app.command("grade-notebook")(grade_notebook_command)
+app.command("check")(check_command)
+app.command("validate")(validate_command)
+
+
+def main() -> None:
+    """Entry point: an unexpected failure is one line plus where the details went."""
+    try:
+        app(prog_name="course")
+    except Exception as exc:  # noqa: BLE001 - last resort: never a bare traceback
+        log = Path(tempfile.gettempdir()) / "course-crash.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                          f"(details in {log}; please report it)", soft_wrap=True)
+        raise SystemExit(EXIT_GRADER) from None
+
+
+if __name__ == "__main__":
+    main()

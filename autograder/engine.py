@@ -1,0 +1,137 @@
+"""Grade one submission: run a suite through the plugin in a fresh pytest process.
+
+The pytest process is isolated from the submission's folder (its own rootdir, an empty
+ini, no cache, importlib imports), so a conftest or ini next to a notebook never loads.
+In this mode (trusted) the student's code runs inside that pytest process; the result
+says so in `extra_data.sandbox`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.config import SandboxLimits
+from autograder.errors import GraderError
+
+STARTUP_GRACE_S = 30.0  # interpreter + torch import, on top of the per-submission limit
+
+
+@dataclass
+class GradeRequest:
+    """Everything needed to grade one submission with one suite."""
+
+    suite: list[Path]  # test files to run
+    submission: Path  # a notebook, or an already built module (.py)
+    master: Path  # the notebook whose locked/answer cells define the contract
+    limits: SandboxLimits
+    suite_hash: str = ""
+    marker_expr: str | None = None  # e.g. "not slow" for mutant runs
+    device: str = "auto"
+    mode: str = "trusted"
+
+
+@dataclass
+class GradeOutcome:
+    """A completed grading: the results document and the pytest log."""
+
+    results: dict[str, Any]
+    log: str = ""
+    wall_time: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return float(self.results["score"])
+
+    @property
+    def max_score(self) -> float:
+        return float(self.results["max_score"])
+
+    def failed_tests(self) -> set[str]:
+        return {t["name"] for t in self.results["tests"] if t["status"] != "passed"}
+
+
+def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]:
+    """The command line of the grading pytest process (tested as such)."""
+    if req.mode != "trusted":
+        raise GraderError(f"grading mode {req.mode!r} is not available yet; use trusted")
+    cmd = [sys.executable, "-m", "pytest", *map(str, req.suite),
+           "-p", "autograder.plugin",
+           "--submission", str(req.submission), "--master", str(req.master),
+           "--results", str(results), "--suite-hash", req.suite_hash,
+           "--call-time-limit", f"{req.limits.wall_seconds_per_call:g}",
+           "--grading-device", req.device,
+           "--max-notebook-mb", f"{req.limits.max_notebook_mb:g}",
+           "-c", os.devnull, "--rootdir", str(workdir), "--import-mode=importlib",
+           "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-rN",
+           "-W", "ignore::DeprecationWarning"]
+    if req.marker_expr:
+        cmd += ["-m", req.marker_expr]
+    return cmd
+
+
+def run_suite(req: GradeRequest) -> GradeOutcome:
+    """Grade; raises GraderError when the grader (not the student) failed."""
+    for path in [*req.suite, req.master]:
+        if not Path(path).is_file():
+            raise GraderError(f"{path}: missing")
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        workdir = Path(tmp)
+        results = workdir / "results.json"
+        cmd = pytest_command(req, results, workdir)
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        start = time.monotonic()
+        timeout = req.limits.wall_seconds_per_submission + STARTUP_GRACE_S
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timed_out = False
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        log = out.decode("utf-8", "replace")[-20000:]
+        wall = time.monotonic() - start
+        if not results.is_file():
+            if timed_out:
+                raise GraderError(f"no test finished within {timeout:g} s; see the log:\n{log[-2000:]}")
+            raise GraderError(f"the grading process wrote no results (exit {proc.returncode}):\n"
+                              f"{log[-2000:]}")
+        doc = json.loads(results.read_text(encoding="utf-8"))
+    outcome = GradeOutcome(doc, log, wall)
+    if timed_out:
+        _close_timed_out(doc, req.limits.wall_seconds_per_submission)
+        outcome.notes.append("submission time limit reached")
+    extra = doc.get("extra_data", {})
+    if extra.get("outcome") == "grader_error":
+        raise GraderError("; ".join(extra.get("grader_errors") or ["unknown grader error"]))
+    if extra.get("outcome") != "graded":
+        raise GraderError(f"grading did not complete (outcome {extra.get('outcome')!r}):\n{log[-2000:]}")
+    return outcome
+
+
+def _close_timed_out(doc: dict[str, Any], limit: float) -> None:
+    """Turn a partial results document into a result: tests never run score 0."""
+    for test in doc["tests"]:
+        if test["status"] == "pending":
+            test.update(status="failed", score=0.0,
+                        output=f"Not run: grading this notebook took longer than its limit "
+                               f"of {limit:g} s, so this test never started.")
+    doc["score"] = round(sum(t["score"] for t in doc["tests"]), 6)
+    extra = doc.setdefault("extra_data", {})
+    if extra.get("outcome") == "incomplete":
+        extra["outcome"] = "graded"
+    extra["timed_out"] = True
+    doc["output"] = (doc.get("output", "") + f"\nThe whole submission hit its time limit of "
+                     f"{limit:g} s; tests that did not run scored 0.").strip()

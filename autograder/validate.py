@@ -1,0 +1,165 @@
+"""`course validate`: prove a module's suite before students see it.
+
+Checks, per module: the stub is what `course assign` generates; written points match the
+config; the master runs top to bottom; the reference gets full marks and the suite's
+points match the config; the stub gets zero; every mutant loses points on the tests it
+names (mutants run trusted, without `slow` tests, in parallel).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from autograder.assign import assign, written_points
+from autograder.config import Course
+from autograder.engine import GradeRequest, run_suite
+from autograder.errors import GraderError, UserError
+from autograder.extract import extract
+from autograder.layout import ModuleLayout, module_layout
+from autograder.mutants import Mutant, compose, load_mutants
+from autograder.notebook_io import read_notebook
+from autograder.suite_hash import suite_hash
+
+
+@dataclass
+class Check:
+    """One row of the validation table."""
+
+    module: str
+    name: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+
+Progress = Callable[[Check], None]
+
+
+def validate_module(course: Course, slug: str, *, workers: int = 2, execute_master: bool = True,
+                    progress: Progress | None = None) -> list[Check]:
+    """Run every check for one module; never raises for a failing check."""
+    layout = module_layout(course, slug)
+    checks: list[Check] = []
+
+    def record(name: str, fn: Callable[[], tuple[bool, str]]) -> bool:
+        start = time.monotonic()
+        try:
+            ok, detail = fn()
+        except (UserError, GraderError) as exc:
+            ok, detail = False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        check = Check(slug, name, ok, detail, time.monotonic() - start)
+        checks.append(check)
+        if progress:
+            progress(check)
+        return ok
+
+    if not record("files present", lambda: _files(layout)):
+        return checks
+    spec = course.module(slug)
+    record("stub up to date", lambda: _stub_fresh(layout, spec.title))
+    record("written points", lambda: _written(layout, spec.written_points))
+    if execute_master:
+        record("master runs", lambda: _execute_master(layout))
+    base = GradeRequest(suite=[layout.hidden_suite], submission=layout.master, master=layout.master,
+                        limits=course.sandbox, suite_hash=suite_hash(layout, course.sandbox))
+    record("reference full marks", lambda: _reference(base, spec.autograded_points))
+    if layout.stub.is_file():
+        record("stub scores zero", lambda: _stub_zero(base, layout))
+    mutants = load_mutants(layout.mutants_dir)
+    if not mutants:
+        record("mutants", lambda: (False, f"no mutants in {layout.mutants_dir}"))
+    reference_source = extract(*(2 * [read_notebook(layout.master, 1e9)])).render()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        jobs = [(m, pool.submit(_run_mutant, base, reference_source, m)) for m in mutants]
+        for mutant, job in jobs:
+            ok, detail, seconds = job.result()
+            check = Check(slug, f"mutant {mutant.name}", ok, detail, seconds)
+            checks.append(check)
+            if progress:
+                progress(check)
+    return checks
+
+
+def _files(layout: ModuleLayout) -> tuple[bool, str]:
+    layout.require("master", "hidden_suite")
+    return True, f"{layout.master.name}, {layout.hidden_suite.name}"
+
+
+def _stub_fresh(layout: ModuleLayout, title: str) -> tuple[bool, str]:
+    stale = assign(layout, title, check=True).stale
+    if stale:
+        return False, f"{len(stale)} file(s) differ from `course assign {layout.slug}`, e.g. {stale[0].name}"
+    return True, "matches `course assign`"
+
+
+def _written(layout: ModuleLayout, expected: float) -> tuple[bool, str]:
+    got = written_points(read_notebook(layout.master, 1e9))
+    return got == expected, f"master {got:g}, course_config {expected:g}"
+
+
+def _execute_master(layout: ModuleLayout) -> tuple[bool, str]:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = read_notebook(layout.master, 1e9)
+    with tempfile.TemporaryDirectory(prefix="master-run-") as tmp:
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": tmp}})
+        try:
+            client.execute(stderr=subprocess.DEVNULL)
+        except (CellExecutionError, CellTimeoutError) as exc:
+            lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+            return False, (lines[-1] if lines else "a cell failed")[:200]
+    return True, f"{sum(c.cell_type == 'code' for c in nb.cells)} code cells ran"
+
+
+def _reference(base: GradeRequest, points: float) -> tuple[bool, str]:
+    out = run_suite(base)
+    full = out.score == out.max_score
+    match = out.max_score == points
+    failed = sorted(out.failed_tests())
+    detail = f"{out.score:g}/{out.max_score:g} in {out.results['execution_time']:.1f} s"
+    if not full:
+        detail += f"; failed: {', '.join(failed)}"
+    if not match:
+        detail += f"; suite points {out.max_score:g} != course_config {points:g}"
+    return full and match, detail
+
+
+def _stub_zero(base: GradeRequest, layout: ModuleLayout) -> tuple[bool, str]:
+    req = GradeRequest(**{**base.__dict__, "submission": layout.stub})
+    out = run_suite(req)
+    passed = sorted(t["name"] for t in out.results["tests"] if t["score"] > 0)
+    return out.score == 0, f"{out.score:g}/{out.max_score:g}" + (
+        f"; passed: {', '.join(passed)}" if passed else "")
+
+
+def _run_mutant(base: GradeRequest, reference_source: str,
+                mutant: Mutant) -> tuple[bool, str, float]:
+    start = time.monotonic()
+    try:
+        ok, detail = _grade_mutant(base, reference_source, mutant)
+    except (UserError, GraderError) as exc:
+        ok, detail = False, str(exc).splitlines()[0]
+    return ok, detail, time.monotonic() - start
+
+
+def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant) -> tuple[bool, str]:
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
+        module = Path(tmp) / "submission.py"
+        module.write_text(compose(reference_source, mutant), encoding="utf-8")
+        req = GradeRequest(**{**base.__dict__, "submission": module, "marker_expr": "not slow"})
+        out = run_suite(req)
+    failed = out.failed_tests()
+    missed = [name for name in mutant.fails if not any(f.split("[")[0] == name for f in failed)]
+    ok = not missed and out.score < out.max_score
+    detail = f"{out.score:g}/{out.max_score:g}: {mutant.description}"
+    if missed:
+        detail += f"; NOT caught by {', '.join(missed)}"
+    return ok, detail
