@@ -540,12 +540,12 @@ def _check_choices(model, seq, start, block_size, top_k, message):
 @pytest.mark.points(3)
 def test_generate_top1_is_greedy(submission):
     torch.manual_seed(14)
-    V, block_size = 10, 8
+    V, block_size = 32, 8
     model = _gpt(submission, V, block_size, n_layers=1)
-    prompt = torch.randint(0, V, (3, 10))  # longer than block_size
+    prompt = torch.randint(0, V, (8, 10))  # longer than block_size
     for temperature in (1.0, 0.5):
         seq = _t(model.generate(prompt, 6, temperature=temperature, top_k=1))
-        assert seq.shape == (3, 16), "generate must return shape (B, T0 + max_new_tokens)"
+        assert seq.shape == (8, 16), "generate must return shape (B, T0 + max_new_tokens)"
         _check_choices(model, seq, 10, block_size, 1,
                        "with top_k=1, generate must pick the argmax of the logits at the last "
                        "position given the last block_size tokens (greedy decoding), whatever "

@@ -1,0 +1,227 @@
+"""The pytest plugin, run in a real pytest process by pytester."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+STUDENT = textwrap.dedent("""\
+    # %% cell 'imports' [master]
+    import time
+
+    # %% cell 'add' [student]
+    def add(a, b):
+        return a + b
+
+    def boom():
+        raise ValueError("boom from student")
+
+    def spin():
+        while True:
+            pass
+
+    def todo():
+        raise NotImplementedError()
+    """)
+
+
+def run(pytester: pytest.Pytester, suite: str, *args: str, submission: str = STUDENT):
+    pytester.makepyfile(test_suite=textwrap.dedent(suite))
+    sub = pytester.path / "student_module.py"
+    sub.write_text(submission)
+    out = pytester.path / "results.json"
+    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--submission", str(sub),
+                                           "--results", str(out), "-p", "no:cacheprovider", *args)
+    return result, json.loads(out.read_text())
+
+
+def test_results_follow_the_gradescope_schema(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.points(3)
+        def test_add(submission):
+            assert submission.add(1, 2) == 3, "add must add"
+
+        @pytest.mark.points(2)
+        @pytest.mark.visibility("hidden")
+        def test_add_wrong(submission):
+            assert submission.add(2, 2) == 5, "a deliberate failure"
+
+        def test_no_points(submission):
+            assert True
+    """, "--suite-hash=abc123")
+    assert {"score", "max_score", "execution_time", "output", "tests", "extra_data"} <= set(doc)
+    assert doc["score"] == 3 and doc["max_score"] == 5
+    tests = {t["name"]: t for t in doc["tests"]}
+    assert tests["test_add"]["status"] == "passed" and tests["test_add"]["score"] == 3
+    assert tests["test_add_wrong"]["status"] == "failed" and tests["test_add_wrong"]["score"] == 0
+    assert tests["test_add_wrong"]["visibility"] == "hidden"
+    assert tests["test_no_points"]["max_score"] == 0
+    for t in doc["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility", "tags"} <= set(t)
+    extra = doc["extra_data"]
+    assert extra["outcome"] == "graded" and extra["suite_hash"] == "abc123"
+    assert len(extra["submission_sha256"]) == 64
+    for key in ("backend", "device", "sandbox", "dropped_cells", "integrity_flags"):
+        assert key in extra
+    assert "trusted" in extra["sandbox"]
+
+
+def test_failure_messages_teach_without_leaking_expected_values(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.points(1)
+        def test_hidden_value(submission):
+            expected = 987654321
+            assert submission.add(1, 1) == expected, "add(1, 1) is wrong: check the sum"
+
+        @pytest.mark.points(1)
+        def test_bare_assert(submission):
+            assert submission.add(1, 1) == 987654321
+    """)
+    outputs = {t["name"]: t["output"] for t in doc["tests"]}
+    assert outputs["test_hidden_value"] == "add(1, 1) is wrong: check the sum"
+    assert "987654321" not in json.dumps(doc["tests"])
+
+
+def test_student_exceptions_name_the_cell_and_line(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.points(1)
+        def test_boom(submission):
+            submission.boom()
+
+        @pytest.mark.points(1)
+        def test_todo(submission):
+            submission.todo()
+
+        @pytest.mark.points(1)
+        def test_missing(submission):
+            submission.not_defined_anywhere(1)
+    """)
+    out = {t["name"]: t["output"] for t in doc["tests"]}
+    assert "ValueError: boom from student" in out["test_boom"]
+    assert "cell 'add', line 5" in out["test_boom"]
+    assert out["test_todo"].startswith("Not implemented yet") and "cell 'add', line 12" in out["test_todo"]
+    assert "does not define `not_defined_anywhere`" in out["test_missing"]
+    assert doc["extra_data"]["outcome"] == "graded"
+
+
+def test_time_limit_fails_only_the_slow_test(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.points(1)
+        @pytest.mark.time_limit(0.5)
+        def test_spin(submission):
+            submission.spin()
+
+        @pytest.mark.points(1)
+        def test_add(submission):
+            assert submission.add(1, 1) == 2
+    """)
+    out = {t["name"]: t for t in doc["tests"]}
+    assert out["test_spin"]["status"] == "failed" and "Time limit" in out["test_spin"]["output"]
+    assert out["test_add"]["status"] == "passed" and doc["score"] == 1
+
+
+@pytest.mark.parametrize("suite, fragment", [
+    ("""
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("suite bug")
+
+        @pytest.mark.points(1)
+        def test_x(submission, broken):
+            pass
+    """, "RuntimeError: suite bug"),
+    ("def test_x(:\n    pass\n", "collecting"),
+    ("""
+        import pytest
+        from autograder.errors import GraderError
+
+        @pytest.mark.points(1)
+        def test_x(submission):
+            raise GraderError("oracle file missing")
+    """, "oracle file missing"),
+    ("""
+        import pytest
+
+        @pytest.mark.gpu
+        @pytest.mark.points(2)
+        def test_x(submission):
+            pass
+    """, "may carry no points"),
+    ("""
+        import pytest
+
+        @pytest.mark.visibility("secret")
+        def test_x(submission):
+            pass
+    """, "visibility 'secret'"),
+])
+def test_grader_errors_are_not_results(pytester, suite, fragment):
+    _, doc = run(pytester, suite)
+    assert doc["extra_data"]["outcome"] == "grader_error"
+    assert any(fragment in e for e in doc["extra_data"]["grader_errors"])
+
+
+def test_an_unreadable_notebook_is_a_student_outcome(pytester):
+    bad = pytester.path / "bad.ipynb"
+    bad.write_text("{oops")
+    pytester.makepyfile(test_suite="""
+        import pytest
+
+        @pytest.mark.points(4)
+        def test_x(submission):
+            pass
+    """)
+    master = pytester.path / "master.ipynb"
+    master.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    out = pytester.path / "r.json"
+    pytester.runpytest_subprocess("-p", "autograder.plugin", "--submission", str(bad),
+                                  "--master", str(master), "--results", str(out))
+    doc = json.loads(out.read_text())
+    assert doc["extra_data"]["outcome"] == "graded" and doc["score"] == 0 and doc["max_score"] == 4
+    assert "could not be read" in doc["tests"][0]["output"]
+
+
+def test_gpu_tests_without_points_are_skipped_and_listed(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.gpu
+        def test_cuda_path(submission):
+            pass
+
+        @pytest.mark.points(1)
+        def test_add(submission):
+            assert submission.add(2, 3) == 5
+    """)
+    names = [t["name"] for t in doc["tests"]]
+    if doc["extra_data"]["device"] == "cpu":
+        assert names == ["test_add"]
+        assert doc["extra_data"]["skipped"] == ["test_cuda_path: needs a CUDA GPU"]
+
+
+def test_markers_are_registered_for_strict_markers(pytester):
+    pytester.makepyfile(test_m="""
+        import pytest
+
+        @pytest.mark.points(1)
+        @pytest.mark.visibility("visible")
+        @pytest.mark.time_limit(3)
+        @pytest.mark.slow
+        def test_x():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--strict-markers",
+                                           "-m", "not slow")
+    result.assert_outcomes(deselected=1)
