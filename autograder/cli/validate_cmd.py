@@ -48,6 +48,8 @@ def validate_command(
         if not_written:
             console.print(f"not written yet (no solutions/<slug>/): {', '.join(not_written)}")
         failed = [c for c in checks if not c.ok]
+        for c in failed:
+            console.print(f"[red]FAIL[/] {c.module}: {c.name}: {c.detail}", soft_wrap=True)
         console.print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
         if failed or not checks:
             raise typer.Exit(1 if checks else EXIT_USAGE)

@@ -1,0 +1,105 @@
+"""`make demo`: the instructor's and TA's first five minutes, end to end on real files.
+
+1. `course assign transformer`: master -> student stub + public tests;
+2. `course validate transformer`: master runs, reference full, stub zero, mutants caught;
+3. `course grade-notebook` on three notebooks: the reference, the untouched stub and a
+   buggy submission made from the master by planting one mutant's bug in its answer cell;
+4. a summary table of the three results.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.course_loader import load_course
+from autograder.layout import module_layout
+from autograder.mutants import load_mutant
+from autograder.notebook_io import NotebookNode, nbgrader_meta, read_notebook, write_notebook
+
+SLUG = "transformer"
+BUGGY_MUTANT = "mask_inverted"  # solutions/transformer/mutants/<name>.py planted in the demo
+console = Console(highlight=False)
+
+
+def plant_bug(master: NotebookNode, mutant_source: str) -> NotebookNode:
+    """A copy of the master where each definition of the mutant replaces the same-named
+    definition inside the answer cell that holds it (as a student's bug would)."""
+    nb = copy.deepcopy(master)
+    tree = ast.parse(mutant_source)
+    lines = mutant_source.split("\n")
+    imports = [ast.get_source_segment(mutant_source, n) for n in tree.body
+               if isinstance(n, (ast.Import, ast.ImportFrom))]
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        replacement = "\n".join(lines[node.lineno - 1 - len(node.decorator_list):node.end_lineno])
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type != "code" or not meta.get("solution"):
+                continue
+            found = [n for n in ast.parse(cell.source).body
+                     if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == node.name]
+            if found:
+                src = cell.source.split("\n")
+                old = found[0]
+                first = min([old.lineno] + [d.lineno for d in old.decorator_list])
+                src[first - 1:old.end_lineno] = replacement.split("\n")
+                cell.source = "\n".join(imports + src) if imports else "\n".join(src)
+                break
+    return nb
+
+
+def run(args: list[str]) -> int:
+    """Run one `course` command, echoing it the way a user would type it."""
+    console.print(f"\n[bold cyan]$ course {' '.join(args)}[/]")
+    return subprocess.call([sys.executable, "-m", "autograder.cli.main", *args])
+
+
+def main() -> int:
+    course = load_course()
+    layout = module_layout(course, SLUG)
+    out = course.root / "demo-output"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    if run(["assign", SLUG]) != 0:
+        return 1
+    validate_status = run(["validate", SLUG])
+    master = read_notebook(layout.master, 1e9)
+    buggy = plant_bug(master, load_mutant(layout.mutants_dir / f"{BUGGY_MUTANT}.py").source)
+    samples = {"reference": layout.master, "stub": layout.stub, "buggy": out / "buggy.ipynb"}
+    write_notebook(buggy, samples["buggy"])
+    rows = []
+    for name, notebook in samples.items():
+        results = out / f"{name}.results.json"
+        status = run(["grade-notebook", SLUG, str(notebook), "--results", str(results)])
+        doc = json.loads(results.read_text()) if results.is_file() else None
+        rows.append((name, notebook, status, doc))
+    table = Table(title=f"demo: {SLUG}")
+    for col in ("notebook", "file", "score", "tests passed", "time (s)"):
+        table.add_column(col)
+    for name, notebook, status, doc in rows:
+        if doc is None:
+            table.add_row(name, str(notebook), f"[red]grader error (exit {status})[/]", "", "")
+            continue
+        passed = sum(t["status"] == "passed" for t in doc["tests"])
+        table.add_row(name, str(notebook.relative_to(course.root)),
+                      f"{doc['score']:g} / {doc['max_score']:g}", f"{passed}/{len(doc['tests'])}",
+                      f"{doc['execution_time']:.1f}")
+    console.print(table)
+    console.print(f"results.json files are in {out.relative_to(course.root)}/; "
+                  f"`course validate` exit status: {validate_status}")
+    ok = validate_status == 0 and all(doc is not None for *_, doc in rows)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""course assign: master -> stub through nbgrader's preprocessors; committed stubs are fresh."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autograder.assign import assign, generate_stub, written_points
+from autograder.config import ConfigError
+from autograder.course_loader import load_course
+from autograder.layout import module_layout
+from autograder.notebook_io import read_notebook
+
+from conftest import REPO
+
+
+def _by_id(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def test_stub_clears_solutions_locks_cells_and_records_the_slug(tiny_course):
+    master = read_notebook(tiny_course / "solutions" / "tiny" / "tiny.ipynb")
+    stub = generate_stub(master, "tiny", "Tiny")
+    cells = _by_id(stub)
+    assert "BEGIN SOLUTION" not in json.dumps(stub)
+    assert "raise NotImplementedError()" in cells["softmax"].source
+    assert '"""Softmax over the last axis.' in cells["softmax"].source  # docstring kept
+    assert "np.exp" not in cells["softmax"].source
+    assert cells["written_max"].source == "YOUR ANSWER HERE"
+    assert cells["imports"].metadata["editable"] is False
+    assert cells["imports"].metadata["deletable"] is False
+    assert cells["softmax"].metadata["deletable"] is False
+    assert all("checksum" in c.metadata["nbgrader"] for c in cells.values())
+    assert all(c.get("outputs", []) == [] for c in stub.cells if c.cell_type == "code")
+    assert stub.metadata["course"] == {"slug": "tiny", "title": "Tiny"}
+
+
+def test_assign_writes_stub_and_public_tests_then_is_idempotent(tiny_course):
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    first = assign(layout, "Tiny numpy module")
+    assert layout.stub.is_file()
+    assert (layout.assignment_dir / "test_public_tiny.py").is_file()
+    assert assign(layout, "Tiny numpy module", check=True).stale == []
+    assert assign(layout, "Tiny numpy module").written == []
+    assert len(first.written) == 2
+
+
+def test_a_stale_stub_is_detected(tiny_course):
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    assign(layout, "Tiny numpy module")
+    layout.stub.write_text(layout.stub.read_text().replace("Tiny module", "Edited"))
+    assert assign(layout, "Tiny numpy module", check=True).stale == [layout.stub]
+
+
+def test_authoring_mistakes_in_the_master_are_one_line(tiny_course):
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    nb = json.loads(layout.master.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                        "source": "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"})
+    layout.master.write_text(json.dumps(nb))
+    with pytest.raises(ConfigError, match="solution region but no nbgrader metadata"):
+        assign(layout, "Tiny")
+
+
+def test_written_points_sum_the_manually_graded_cells(tiny_course):
+    master = read_notebook(tiny_course / "solutions" / "tiny" / "tiny.ipynb")
+    assert written_points(master) == 2
+
+
+@pytest.mark.parametrize("slug", [m.slug for m in load_course(REPO / "course_config.py").modules])
+def test_every_committed_stub_equals_what_assign_generates(slug):
+    course = load_course(REPO / "course_config.py")
+    layout = module_layout(course, slug)
+    if not layout.master.is_file():
+        pytest.skip(f"module {slug} is not written yet (no {layout.master.name})")
+    assert assign(layout, course.module(slug).title, check=True).stale == [], \
+        f"run `course assign {slug}` and commit the result"
