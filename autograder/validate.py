@@ -66,17 +66,16 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, execute_mast
     record("written points", lambda: _written(layout, spec.written_points))
     if execute_master:
         record("master runs", lambda: _execute_master(layout))
-    base = GradeRequest(suite=[layout.hidden_suite], submission=layout.master, master=layout.master,
-                        limits=course.sandbox, suite_hash=suite_hash(layout, course.sandbox))
+    base = base_request(course, layout)
     record("reference full marks", lambda: _reference(base, spec.autograded_points))
     if layout.stub.is_file():
         record("stub scores zero", lambda: _stub_zero(base, layout))
     mutants = load_mutants(layout.mutants_dir)
     if not mutants:
         record("mutants", lambda: (False, f"no mutants in {layout.mutants_dir}"))
-    reference_source = extract(*(2 * [read_notebook(layout.master, 1e9)])).render()
+    reference_source = reference_source_of(layout)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        jobs = [(m, pool.submit(_run_mutant, base, reference_source, m)) for m in mutants]
+        jobs = [(m, pool.submit(run_mutant, base, reference_source, m)) for m in mutants]
         for mutant, job in jobs:
             ok, detail, seconds = job.result()
             check = Check(slug, f"mutant {mutant.name}", ok, detail, seconds)
@@ -84,6 +83,19 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, execute_mast
             if progress:
                 progress(check)
     return checks
+
+
+def base_request(course: Course, layout: ModuleLayout) -> GradeRequest:
+    """Grading the master with the hidden suite; other runs replace the submission."""
+    return GradeRequest(suite=[layout.hidden_suite], submission=layout.master,
+                        master=layout.master, limits=course.sandbox,
+                        suite_hash=suite_hash(layout, course.sandbox))
+
+
+def reference_source_of(layout: ModuleLayout) -> str:
+    """The master's extracted code, rendered (what mutants are appended to)."""
+    master = read_notebook(layout.master, 1e9)
+    return extract(master, master).render()
 
 
 def _files(layout: ModuleLayout) -> tuple[bool, str]:
@@ -140,8 +152,9 @@ def _stub_zero(base: GradeRequest, layout: ModuleLayout) -> tuple[bool, str]:
         f"; passed: {', '.join(passed)}" if passed else "")
 
 
-def _run_mutant(base: GradeRequest, reference_source: str,
-                mutant: Mutant) -> tuple[bool, str, float]:
+def run_mutant(base: GradeRequest, reference_source: str,
+               mutant: Mutant) -> tuple[bool, str, float]:
+    """Grade one mutant (trusted, no slow tests): (caught as promised?, detail, seconds)."""
     start = time.monotonic()
     try:
         ok, detail = _grade_mutant(base, reference_source, mutant)

@@ -4,6 +4,7 @@ FAILS = [
     "test_attention_mask_convention",
     "test_mha_respects_mask",
     "test_gpt_causality",
+    "test_gpt_logits_and_loss",
 ]
 
 import math

@@ -5,6 +5,7 @@ FAILS = [
     "test_attention_mask_convention",
     "test_mha_matches_torch_multihead",
     "test_mha_respects_mask",
+    "test_gpt_causality",
 ]
 
 import math
