@@ -65,7 +65,7 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, execute_mast
     record("stub up to date", lambda: _stub_fresh(layout, spec.title))
     record("written points", lambda: _written(layout, spec.written_points))
     if execute_master:
-        record("master runs", lambda: _execute_master(layout))
+        record("master runs", lambda: execute_master(layout))
     base = base_request(course, layout)
     record("reference full marks", lambda: _reference(base, spec.autograded_points))
     if layout.stub.is_file():
@@ -115,7 +115,8 @@ def _written(layout: ModuleLayout, expected: float) -> tuple[bool, str]:
     return got == expected, f"master {got:g}, course_config {expected:g}"
 
 
-def _execute_master(layout: ModuleLayout) -> tuple[bool, str]:
+def execute_master(layout: ModuleLayout) -> tuple[bool, str]:
+    """Run the master top to bottom in a scratch folder: (ok, detail)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 

@@ -12,7 +12,7 @@ from autograder.course_loader import load_course
 from autograder.engine import run_suite
 from autograder.layout import module_layout
 from autograder.mutants import load_mutants
-from autograder.validate import _execute_master, base_request, reference_source_of, run_mutant
+from autograder.validate import execute_master, base_request, reference_source_of, run_mutant
 
 from conftest import REPO
 
@@ -55,5 +55,5 @@ def test_there_are_at_least_eight_mutants():
 
 
 def test_the_master_runs_top_to_bottom():
-    ok, detail = _execute_master(LAYOUT)
+    ok, detail = execute_master(LAYOUT)
     assert ok, detail
