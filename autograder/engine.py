@@ -112,8 +112,22 @@ def run_suite(req: GradeRequest) -> GradeOutcome:
         doc = json.loads(results.read_text(encoding="utf-8"))
     outcome = GradeOutcome(doc, log, wall)
     if timed_out:
-        _close_timed_out(doc, req.limits.wall_seconds_per_submission)
+        limit = req.limits.wall_seconds_per_submission
+        _close_partial(doc, f"Not finished: grading this notebook took longer than its limit of "
+                            f"{limit:g} s before this test completed.",
+                       f"The whole submission hit its time limit of {limit:g} s; tests that "
+                       f"did not finish scored 0.")
+        doc["extra_data"]["timed_out"] = True
         outcome.notes.append("submission time limit reached")
+    elif doc.get("extra_data", {}).get("outcome") == "incomplete":
+        # the process died mid-test: in trusted mode only student code (os._exit, a crash
+        # in an extension) can do that; the tests that finished keep their scores
+        _close_partial(doc, f"Not finished: the grading process ended abruptly during this test "
+                            f"(exit status {proc.returncode}); does your code call os._exit or "
+                            f"crash the interpreter?",
+                       "Grading ended abruptly; tests that did not finish scored 0.")
+        doc["extra_data"].setdefault("integrity_flags", []).append(
+            f"grading process exited early (status {proc.returncode})")
     extra = doc.get("extra_data", {})
     if extra.get("outcome") == "grader_error":
         raise GraderError("; ".join(extra.get("grader_errors") or ["unknown grader error"]))
@@ -122,17 +136,13 @@ def run_suite(req: GradeRequest) -> GradeOutcome:
     return outcome
 
 
-def _close_timed_out(doc: dict[str, Any], limit: float) -> None:
-    """Turn a partial results document into a result: tests never run score 0."""
+def _close_partial(doc: dict[str, Any], test_message: str, summary: str) -> None:
+    """Turn a partial results document into a result: unfinished tests score 0."""
     for test in doc["tests"]:
         if test["status"] == "pending":
-            test.update(status="failed", score=0.0,
-                        output=f"Not finished: grading this notebook took longer than its "
-                               f"limit of {limit:g} s before this test completed.")
+            test.update(status="failed", score=0.0, output=test_message)
     doc["score"] = round(sum(t["score"] for t in doc["tests"]), 6)
     extra = doc.setdefault("extra_data", {})
     if extra.get("outcome") == "incomplete":
         extra["outcome"] = "graded"
-    extra["timed_out"] = True
-    doc["output"] = (doc.get("output", "") + f"\nThe whole submission hit its time limit of "
-                     f"{limit:g} s; tests that did not run scored 0.").strip()
+    doc["output"] = (doc.get("output", "") + "\n" + summary).strip()

@@ -41,7 +41,7 @@ class Check:
 Progress = Callable[[Check], None]
 
 
-def validate_module(course: Course, slug: str, *, workers: int = 2, execute_master: bool = True,
+def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: bool = True,
                     progress: Progress | None = None) -> list[Check]:
     """Run every check for one module; never raises for a failing check."""
     layout = module_layout(course, slug)
@@ -64,7 +64,7 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, execute_mast
     spec = course.module(slug)
     record("stub up to date", lambda: _stub_fresh(layout, spec.title))
     record("written points", lambda: _written(layout, spec.written_points))
-    if execute_master:
+    if run_master:
         record("master runs", lambda: execute_master(layout))
     base = base_request(course, layout)
     record("reference full marks", lambda: _reference(base, spec.autograded_points))

@@ -135,3 +135,19 @@ def test_console_script_is_installed_and_prints_help():
     assert proc.returncode == 0
     for command in ("assign", "grade-notebook", "check", "validate"):
         assert command in proc.stdout
+
+
+def test_a_process_killed_by_student_code_keeps_the_finished_tests(tiny_course, tmp_path):
+    suite = tmp_path / "test_exit.py"
+    suite.write_text(
+        "import os, pytest\n\n"
+        "@pytest.mark.points(1)\ndef test_a_fast(submission):\n    assert submission.softmax\n\n"
+        "@pytest.mark.points(1)\ndef test_b_exit(submission):\n    os._exit(0)\n")
+    master = tiny_course / "solutions" / "tiny" / "tiny.ipynb"
+    req = GradeRequest(suite=[suite], submission=master, master=master,
+                       limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=30))
+    out = run_suite(req)
+    tests = {t["name"]: t for t in out.results["tests"]}
+    assert tests["test_a_fast"]["status"] == "passed" and out.score == 1
+    assert "ended abruptly" in tests["test_b_exit"]["output"]
+    assert any("exited early" in f for f in out.results["extra_data"]["integrity_flags"])

@@ -36,7 +36,7 @@ def validate_command(
                 not_written.append(slug)
                 continue
             console.print(f"[bold]validating {slug}[/]")
-            checks += validate_module(course, slug, workers=workers, execute_master=execute,
+            checks += validate_module(course, slug, workers=workers, run_master=execute,
                                       progress=show)
         table = Table(title="course validate")
         for col in ("module", "check", "result", "detail", "s"):
