@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder.config import SandboxLimits
-from autograder.errors import GraderError
+from autograder.errors import GraderError, UserError
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 STARTUP_GRACE_S = 30.0  # interpreter + torch import, on top of the per-submission limit
 
 
@@ -38,6 +39,7 @@ class GradeRequest:
     device: str = "auto"
     mode: str = "trusted"
     startup_grace_s: float = STARTUP_GRACE_S  # added to the per-submission wall limit
+    threads: int | None = None  # intra-op threads of the grading process (None: library default)
 
 
 @dataclass
@@ -85,12 +87,16 @@ def run_suite(req: GradeRequest) -> GradeOutcome:
     for path in [*req.suite, req.master]:
         if not Path(path).is_file():
             raise GraderError(f"{path}: missing")
+    if not Path(req.submission).is_file():
+        raise UserError(f"{req.submission}: no such submission file")
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
         results = workdir / "results.json"
         cmd = pytest_command(req, results, workdir)
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        if req.threads:  # parallel gradings must not fight over the cores
+            env.update({var: str(req.threads) for var in THREAD_VARS})
         start = time.monotonic()
         timeout = req.limits.wall_seconds_per_submission + req.startup_grace_s
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,

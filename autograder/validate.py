@@ -8,6 +8,8 @@ names (mutants run trusted, without `slow` tests, in parallel).
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import subprocess
 import tempfile
 import time
@@ -74,8 +76,9 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
     if not mutants:
         record("mutants", lambda: (False, f"no mutants in {layout.mutants_dir}"))
     reference_source = reference_source_of(layout)
+    mutant_base = dataclasses.replace(base, threads=max(1, (os.cpu_count() or 1) // max(1, workers)))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        jobs = [(m, pool.submit(run_mutant, base, reference_source, m)) for m in mutants]
+        jobs = [(m, pool.submit(run_mutant, mutant_base, reference_source, m)) for m in mutants]
         for mutant, job in jobs:
             ok, detail, seconds = job.result()
             check = Check(slug, f"mutant {mutant.name}", ok, detail, seconds)
@@ -146,7 +149,7 @@ def _reference(base: GradeRequest, points: float) -> tuple[bool, str]:
 
 
 def _stub_zero(base: GradeRequest, layout: ModuleLayout) -> tuple[bool, str]:
-    req = GradeRequest(**{**base.__dict__, "submission": layout.stub})
+    req = dataclasses.replace(base, submission=layout.stub)
     out = run_suite(req)
     passed = sorted(t["name"] for t in out.results["tests"] if t["score"] > 0)
     return out.score == 0, f"{out.score:g}/{out.max_score:g}" + (
@@ -168,7 +171,7 @@ def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant) -> 
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
         module = Path(tmp) / "submission.py"
         module.write_text(compose(reference_source, mutant), encoding="utf-8")
-        req = GradeRequest(**{**base.__dict__, "submission": module, "marker_expr": "not slow"})
+        req = dataclasses.replace(base, submission=module, marker_expr="not slow")
         out = run_suite(req)
     failed = out.failed_tests()
     missed = [name for name in mutant.fails if not any(f.split("[")[0] == name for f in failed)]

@@ -7,13 +7,13 @@ computed in this file), `device` (ignored: everything runs on the CPU).
 Bugs this suite catches (one line each, then the test that catches it):
 - no 1/sqrt(d_k) scaling of the attention logits        -> test_attention_scaling, test_attention_matches_pytorch
 - scaling by 1/d_k instead of 1/sqrt(d_k)               -> test_attention_scaling, test_attention_matches_pytorch
-- softmax over the query axis instead of the keys       -> test_attention_matches_pytorch, test_attention_scaling
-- mask convention inverted (True treated as blocked)    -> test_attention_mask_convention, test_mha_respects_mask
+- softmax over the query axis instead of the keys       -> test_attention_matches_pytorch, test_attention_scaling, test_gpt_causality
+- mask convention inverted (True treated as blocked)    -> test_attention_mask_convention, test_mha_respects_mask, test_gpt_causality
 - mask applied by multiplying scores (masked logit 0)   -> test_attention_mask_convention
 - causal mask built from the upper triangle (future)    -> test_causal_mask, test_gpt_causality
 - causal mask without the diagonal (strict lower)       -> test_causal_mask
 - heads split with view(B, H, T, d_head), no transpose  -> test_mha_matches_torch_multihead
-- heads merged without transposing back                 -> test_mha_matches_torch_multihead
+- heads merged without transposing back                 -> test_mha_matches_torch_multihead, test_gpt_causality
 - sinusoidal encoding as [sin | cos] halves             -> test_sinusoidal_positions
 - RoPE rotating the pairs (i, i + d/2) (half split)     -> test_rope_formula
 - RoPE with a sign error (not a rotation any more)      -> test_rope_formula, test_rope_relative_property
@@ -26,7 +26,8 @@ Bugs this suite catches (one line each, then the test that catches it):
 - generate does not crop the context to block_size      -> test_generate_shape_and_crop
 - generate crops to the first block_size tokens         -> test_generate_top1_is_greedy
 - generate ignores the temperature                      -> test_generate_sampling
-- train_lm uses the input window as targets (no shift)  -> test_train_lm_contract, test_overfit_one_batch
+- generate ignores top_k (samples the full softmax)     -> test_generate_top1_is_greedy, test_generate_sampling
+- train_lm uses the input window as targets (no shift)  -> test_train_lm_contract, test_overfit_one_batch, test_train_on_python_docs
 - (anything that stops real learning)                   -> test_overfit_one_batch, test_train_on_python_docs
 
 Rules kept here so the suite also runs through the engine's RPC proxy: student objects
@@ -55,7 +56,7 @@ def _t(x):
 
 def _attention_call(submission, q, k, v, mask=None):
     result = submission.scaled_dot_product_attention(q, k, v, mask)
-    assert isinstance(result, tuple) and len(result) == 2, (
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
         "scaled_dot_product_attention must return a tuple (out, weights)"
     )
     return _t(result[0]), _t(result[1])
@@ -113,7 +114,7 @@ def _gpt(submission, vocab_size, block_size, d_model=32, n_heads=4, n_layers=2):
 
 def _logits(model, idx):
     result = model(idx)
-    assert isinstance(result, tuple) and len(result) == 2, (
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
         "GPT.forward must return a tuple (logits, loss)"
     )
     return _t(result[0]).float()
@@ -435,7 +436,7 @@ def test_gpt_logits_and_loss(submission):
     for B, T in ((3, 10), (2, block_size)):
         idx, targets = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))
         result = model(idx, targets)
-        assert isinstance(result, tuple) and len(result) == 2, (
+        assert isinstance(result, (tuple, list)) and len(result) == 2, (
             "GPT.forward must return a tuple (logits, loss)"
         )
         logits, loss = _t(result[0]), result[1]
@@ -481,6 +482,9 @@ def test_gpt_uses_positions(submission):
     torch.manual_seed(11)
     V, T = 10, 8
     model = _gpt(submission, V, T)
+    # Random weights everywhere, so a zero-initialised position table cannot hide anything.
+    model.load_state_dict({k: 0.5 * torch.randn_like(v) if v.is_floating_point() else v
+                           for k, v in model.state_dict().items()})
     for token in (0, 7):
         logits = _logits(model, torch.full((1, T), token, dtype=torch.long))
         spread = (logits - logits[:, :1]).abs().amax()
@@ -501,7 +505,7 @@ def test_gpt_loss_at_init(submission):
         idx, targets = torch.randint(0, V, (4, 16)), torch.randint(0, V, (4, 16))
         losses.append(_t(model(idx, targets)[1]).item())
     mean = sum(losses) / len(losses)
-    assert math.isfinite(mean) and abs(mean - math.log(V)) < 0.6, (
+    assert math.isfinite(mean) and abs(mean - math.log(V)) < 0.75, (
         "at initialisation the model should predict nearly uniformly, so the loss should be "
         "close to ln(vocab_size); check the loss is a mean (not a sum) and the weights are "
         "small (e.g. GPT-2's normal(0, 0.02) init)"
@@ -617,16 +621,17 @@ def test_train_lm_contract(submission):
 @pytest.mark.time_limit(60)
 def test_overfit_one_batch(submission):
     torch.manual_seed(17)
-    V, block_size = 20, 16
-    tokens = torch.randint(0, V, (block_size + 1,))  # exactly one window
+    V, block_size = 24, 16
+    tokens = torch.randperm(V)[:block_size + 2]  # two overlapping windows, distinct ids
     model = _gpt(submission, V, block_size, d_model=32, n_heads=4, n_layers=1)
     submission.train_lm(model, tokens, 150, 4, 3e-3, 0)
     model.eval()
-    logits = _logits(model, tokens[None, :-1])
-    loss = F.cross_entropy(logits[0], tokens[1:]).item()
+    logits = _logits(model, tokens[None, :block_size])
+    loss = F.cross_entropy(logits[0], tokens[1:block_size + 1]).item()
     assert loss < 0.1, (
-        "a model trained on a single window of 17 tokens must memorise it (loss near 0); "
-        "check the optimiser steps on model.parameters() and the targets are shifted by one"
+        "a model trained on one short random sequence must memorise it (loss near 0 on its "
+        "first window); check the optimiser steps on model.parameters() and the targets are "
+        "the inputs shifted by one"
     )
 
 
