@@ -23,8 +23,13 @@ ALTERNATIVE = Path(__file__).with_name("transformer_alternative.py")
 POINTS = COURSE.module(SLUG).autograded_points
 
 
+def _base():
+    """One intra-op thread per grading process: pytest-xdist already uses both cores."""
+    return dataclasses.replace(base_request(COURSE, LAYOUT), threads=1)
+
+
 def _grade(submission: Path):
-    return run_suite(dataclasses.replace(base_request(COURSE, LAYOUT), submission=submission))
+    return run_suite(dataclasses.replace(_base(), submission=submission))
 
 
 def test_reference_gets_full_marks_and_the_configured_points():
@@ -46,7 +51,7 @@ def test_an_alternative_correct_implementation_gets_full_marks():
 
 @pytest.mark.parametrize("mutant", load_mutants(LAYOUT.mutants_dir), ids=lambda m: m.name)
 def test_every_mutant_fails_the_tests_it_names(mutant):
-    ok, detail, _ = run_mutant(base_request(COURSE, LAYOUT), reference_source_of(LAYOUT), mutant)
+    ok, detail, _ = run_mutant(_base(), reference_source_of(LAYOUT), mutant)
     assert ok, detail
 
 
