@@ -85,7 +85,7 @@ def main() -> int:
         rows.append((name, notebook, status, doc))
     table = Table(title=f"demo: {SLUG}")
     for col in ("notebook", "file", "score", "tests passed", "time (s)"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name, notebook, status, doc in rows:
         if doc is None:
             table.add_row(name, str(notebook), f"[red]grader error (exit {status})[/]", "", "")
