@@ -19,9 +19,8 @@ import ast
 import json
 from dataclasses import asdict, dataclass, field
 
+from autograder.loader import BLOCK_MARK
 from autograder.notebook_io import NotebookNode, cell_tags, nbgrader_meta
-
-BLOCK_MARK = "# %% "
 
 
 @dataclass

@@ -4,6 +4,8 @@ A block that raises does not stop the others: its error is recorded against its 
 and the names it would have defined are simply missing, so only the tests that need
 them fail. Line numbers in tracebacks are the file's own, and `cell_location` maps them
 back to "cell 'x', line n" for feedback.
+
+Standard library only: the sandboxed worker receives this file's source and runs it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.extract import BLOCK_MARK
+BLOCK_MARK = "# %% "  # a block starts with this line: "# %% cell 'id' [origin]"
 
 
 @dataclass

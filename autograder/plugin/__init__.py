@@ -30,7 +30,9 @@ from autograder import __version__
 from autograder.errors import GraderError, StudentError
 from autograder.plugin.messages import CallTimeout, failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
+from autograder.config import SandboxLimits
 from autograder.plugin.source import SourceLoader
+from autograder.sandbox.policy import SandboxSpec, choose_kind
 
 MARKERS = {
     "points(n)": "points the test is worth (a non-negative number)",
@@ -60,6 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="device handed to tests by the `device` fixture")
     group.addoption("--max-notebook-mb", type=float, default=20.0,
                     help="larger submitted notebooks are rejected unread")
+    group.addoption("--grading-mode", default="trusted", choices=("trusted", "sandboxed"),
+                    help="sandboxed: student code runs in a sandboxed worker process")
+    group.addoption("--sandbox-kind", default="auto",
+                    choices=("auto", "bubblewrap", "subprocess"))
+    group.addoption("--sandbox-limits", default="",
+                    help="JSON of SandboxLimits fields for the worker (default: the schema's)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,10 +87,12 @@ class GradingPlugin:
         self.grader_errors: list[str] = []
         self.skipped: list[str] = []
         self.started = time.monotonic()
+        self.sandbox = _sandbox_spec(config)
         self.sources = SourceLoader(
             submission=config.getoption("submission"),
             master=config.getoption("master"),
             max_notebook_mb=config.getoption("max_notebook_mb"),
+            sandbox=self.sandbox,
         )
 
     # --- collection ----------------------------------------------------------
@@ -112,6 +122,12 @@ class GradingPlugin:
         marker = item.get_closest_marker("time_limit")
         limit = float(marker.args[0]) if marker and marker.args else \
             self.config.getoption("call_time_limit")
+        if self.sandbox is not None:  # the worker enforces it per call
+            worker = self.sources.worker
+            self.call_limit = limit
+            if worker is not None:
+                worker.call_timeout = limit
+            return (yield)
         if not limit or threading.current_thread() is not threading.main_thread():
             return (yield)
 
@@ -163,6 +179,7 @@ class GradingPlugin:
                 and not self.grader_errors:
             self.grader_errors.append(f"pytest stopped with exit status {int(exitstatus)}")
         self._flush(final=True)
+        self.sources.close()
 
     def _flush(self, final: bool) -> None:
         path = self.config.getoption("results")
@@ -190,7 +207,7 @@ class GradingPlugin:
             "suite_hash": self.config.getoption("suite_hash"),
             "engine_version": __version__,
             "backend": "local",
-            "sandbox": TRUSTED_SANDBOX,
+            "sandbox": self.sandbox.kind if self.sandbox else TRUSTED_SANDBOX,
             "device": self._device_name(),
             "skipped": self.skipped,
         })
@@ -247,6 +264,18 @@ def torch_rng(request: pytest.FixtureRequest) -> Any:
     import torch
 
     return torch.Generator().manual_seed(zlib.crc32(request.node.nodeid.encode()))
+
+
+def _sandbox_spec(config: pytest.Config) -> SandboxSpec | None:
+    """The worker's sandbox in sandboxed mode, None in trusted mode."""
+    if config.getoption("grading_mode") != "sandboxed":
+        return None
+    raw = config.getoption("sandbox_limits")
+    try:
+        limits = SandboxLimits(**json.loads(raw)) if raw else SandboxLimits()
+    except (ValueError, TypeError) as exc:
+        raise pytest.UsageError(f"--sandbox-limits: {exc}") from None
+    return SandboxSpec(kind=choose_kind(config.getoption("sandbox_kind")), limits=limits)
 
 
 def _record_for(item: pytest.Item) -> TestRecord:

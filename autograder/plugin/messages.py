@@ -38,7 +38,7 @@ def failure_message(excinfo: pytest.ExceptionInfo[BaseException],
         if not text or text.startswith("assert "):
             return "A check in this test failed."
         return text
-    where = _student_frame(excinfo, locate)
+    where = getattr(exc, "student_location", None) or _student_frame(excinfo, locate)
     if isinstance(exc, NotImplementedError):
         return "Not implemented yet: your code raises NotImplementedError" + (
             f" ({where})." if where else ".")

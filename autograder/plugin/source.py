@@ -12,19 +12,26 @@ from autograder.extract import Extraction, extract
 from autograder.loader import LoadedModule, load_blocks
 from autograder.notebook_io import NotebookError, read_notebook
 from autograder.plugin.view import SubmissionView
+from autograder.sandbox.policy import SandboxSpec
+from autograder.worker.client import RemoteSubmission, Worker
+
+STARTUP_TIMEOUT_S = 60.0  # starting the worker and importing the submission
 
 
 class SourceLoader:
     """Builds `submission` and `reference` once per session and remembers what happened."""
 
-    def __init__(self, submission: Path | None, master: Path | None, max_notebook_mb: float) -> None:
+    def __init__(self, submission: Path | None, master: Path | None, max_notebook_mb: float,
+                 sandbox: SandboxSpec | None = None) -> None:
         self.submission_path = Path(submission).resolve() if submission else None
         self.master = Path(master).resolve() if master else None
         self.max_notebook_mb = max_notebook_mb
         self.workdir = Path(tempfile.mkdtemp(prefix="grading-"))
         self.extraction: Extraction | None = None
         self.loaded: LoadedModule | None = None
-        self._submission: SubmissionView | StudentError | None = None
+        self.sandbox = sandbox  # None: trusted mode, the submission is imported here
+        self.worker: Worker | None = None
+        self._submission: Any = None
         self._reference: Any = None
 
     def default_master(self, suite_dir: Path) -> None:
@@ -33,7 +40,7 @@ class SourceLoader:
             self.master = candidate.resolve()
 
     # --- submission ----------------------------------------------------------
-    def submission_view(self) -> SubmissionView:
+    def submission_view(self) -> Any:
         if self._submission is None:
             try:
                 self._submission = self._load_submission()
@@ -43,7 +50,7 @@ class SourceLoader:
             raise StudentError(str(self._submission))
         return self._submission
 
-    def _load_submission(self) -> SubmissionView:
+    def _load_submission(self) -> Any:
         if self.submission_path is None:
             raise GraderError("no --submission given: nothing to grade")
         if self.submission_path.suffix == ".py":
@@ -58,8 +65,17 @@ class SourceLoader:
             module_file = self.workdir / "submission.py"
             module_file.write_text(self.extraction.render(), encoding="utf-8")
             problems = self.extraction.problems
+        if self.sandbox is not None:
+            self.worker = Worker(self.sandbox, module_file.read_text(encoding="utf-8"))
+            self.worker.ensure(STARTUP_TIMEOUT_S)
+            return RemoteSubmission(self.worker, problems)
         self.loaded = load_blocks(module_file, "submission")
         return SubmissionView(self.loaded, problems)
+
+    def close(self) -> None:
+        """Stop the worker, if any."""
+        if self.worker is not None:
+            self.worker.stop()
 
     # --- reference -----------------------------------------------------------
     def reference_module(self) -> Any:
@@ -104,6 +120,11 @@ class SourceLoader:
             data["integrity_flags"] = self.extraction.integrity_flags
         if self.loaded is not None:
             data["load_errors"] = [f"{label}: {err}" for label, err in self.loaded.errors.items()]
+        if self.worker is not None:
+            errors = self.worker.load_info.get("errors", {})
+            data["load_errors"] = [f"{label}: {err}" for label, err in errors.items()]
+            data["worker_restarts"] = self.worker.restarts
+            data["worker_start_seconds"] = round(self.worker.start_seconds, 3)
         if isinstance(self._submission, StudentError):
             data["load_errors"].append(str(self._submission))
         return data

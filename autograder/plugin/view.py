@@ -26,15 +26,7 @@ class SubmissionView:
             return getattr(module, name)
         except AttributeError:
             pass
-        hints = [msg for key, msg in self._problems.items() if key == name]
-        hints += [f"{label} failed when loaded: {err}" for label, err in self._loaded.errors.items()
-                  if name in label]
-        if not hints:
-            hints = [f"{label} failed when loaded: {err}"
-                     for label, err in self._loaded.errors.items()]
-        hints += [m for k, m in self._problems.items() if k != name]
-        detail = ("; ".join(hints[:3])) if hints else "check the function's name and that its cell is a code cell"
-        raise MissingDefinition(f"Your notebook does not define `{name}` ({detail})")
+        raise missing_definition(name, self._problems, self._loaded.errors)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("tests may not modify the submission")
@@ -44,3 +36,17 @@ class SubmissionView:
 
     def __repr__(self) -> str:
         return f"<submission from {self._loaded.path.name}>"
+
+
+def missing_definition(name: str, problems: dict[str, str],
+                       load_errors: dict[str, str]) -> MissingDefinition:
+    """A teaching error for a name the notebook does not define, with the likely cause."""
+    hints = [msg for key, msg in problems.items() if key == name]
+    hints += [f"{label} failed when loaded: {err}" for label, err in load_errors.items()
+              if name in label]
+    if not hints:
+        hints = [f"{label} failed when loaded: {err}" for label, err in load_errors.items()]
+    hints += [m for k, m in problems.items() if k != name]
+    detail = "; ".join(hints[:3]) if hints else \
+        "check the function's name and that its cell is a code cell"
+    return MissingDefinition(f"Your notebook does not define `{name}` ({detail})")

@@ -1,0 +1,2 @@
+"""Running untrusted code: the sandbox's command line (`policy`) and the launcher that
+applies cgroup/rlimit limits before exec'ing it (`launch`)."""

@@ -1,0 +1,104 @@
+"""What sandbox a worker gets, and the exact command line that builds it.
+
+Kinds, best first:
+- `bubblewrap`: a real non-root uid (setpriv), new user/pid/net/ipc/uts namespaces, no
+  network, /usr and the virtual environment read-only, a private /tmp, nothing else of
+  the host's files; the pid namespace dies with the worker (setsid children included);
+- `subprocess`: a plain child process with rlimits (and a dropped uid when root), used
+  where bubblewrap is missing; results say so.
+Limits go through cgroups where writable (memory, pids), else rlimits (address space,
+process count); CPU time and file size are always rlimits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.config import SandboxLimits
+
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """One worker's sandbox: its kind, limits and what it may read."""
+
+    kind: str  # "bubblewrap" | "subprocess"
+    limits: SandboxLimits
+    python: str = sys.executable  # the interpreter inside (the venv's, readable by `uid`)
+    venv: str = sys.prefix  # bound read-only
+    uid: int = NOBODY
+
+
+@lru_cache(maxsize=1)
+def bubblewrap_works() -> bool:
+    """bwrap installed and able to build a user namespace as an unprivileged uid here."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False
+    cmd = [*drop_privileges(NOBODY), bwrap, "--unshare-all", "--ro-bind", "/usr", "/usr",
+           *_usr_symlinks(), "--", "/usr/bin/true"]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def choose_kind(requested: str = "auto") -> str:
+    """`auto` -> bubblewrap when it works here, else subprocess."""
+    if requested == "auto":
+        return "bubblewrap" if bubblewrap_works() else "subprocess"
+    if requested not in ("bubblewrap", "subprocess"):
+        raise ValueError(f"unknown sandbox kind {requested!r}")
+    return requested
+
+
+def drop_privileges(uid: int) -> list[str]:
+    """`setpriv` to a real non-root uid when we are root (else nothing to drop)."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--inh-caps=-all", "--"]
+
+
+def _usr_symlinks() -> list[str]:
+    """Merged-/usr distributions: /bin, /lib... are links into /usr."""
+    args: list[str] = []
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    return args
+
+
+def bwrap_args(spec: SandboxSpec) -> list[str]:
+    """The bubblewrap part of the worker's command line (before `--` and the python)."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--cap-drop", "ALL", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr", *_usr_symlinks(),
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--ro-bind", spec.venv, spec.venv]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime"):
+        if Path(etc).exists():
+            args += ["--ro-bind", etc, etc]
+    args += ["--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin",
+             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "MPLBACKEND", "Agg",
+             "--chdir", "/tmp"]
+    return args
+
+
+def launch_prefix(spec: SandboxSpec) -> list[str]:
+    """How execnet starts the worker: our launcher (limits), then the sandbox."""
+    lim = spec.limits
+    return [spec.python, "-m", "autograder.sandbox.launch", "--kind", spec.kind,
+            "--memory-mb", str(lim.memory_mb), "--pids", str(lim.max_processes),
+            "--cpu-seconds", str(lim.cpu_seconds), "--file-size-mb", str(lim.max_file_size_mb),
+            "--uid", str(spec.uid), "--venv", spec.venv, "--python", spec.python, "--"]
