@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	@if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
 	    echo ">> installing python3-venv from Debian"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; fi
+	@if ! command -v bwrap >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo ">> installing bubblewrap from Debian (the grading sandbox)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap \
+	    || echo ">> bubblewrap unavailable: grading falls back to a plain subprocess"; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	    echo ">> GPU present: torch from the project's range"; \

@@ -2,12 +2,14 @@
 
 The pytest process is isolated from the submission's folder (its own rootdir, an empty
 ini, no cache, importlib imports), so a conftest or ini next to a notebook never loads.
-In this mode (trusted) the student's code runs inside that pytest process; the result
-says so in `extra_data.sandbox`.
+In sandboxed mode (the default) the student's code runs in a sandboxed worker that the
+plugin starts; in trusted mode it runs inside that pytest process. The result says
+which in `extra_data.sandbox`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -37,7 +39,8 @@ class GradeRequest:
     suite_hash: str = ""
     marker_expr: str | None = None  # e.g. "not slow" for mutant runs
     device: str = "auto"
-    mode: str = "trusted"
+    mode: str = "sandboxed"  # or "trusted": student code in the grading process (mutants)
+    sandbox_kind: str = "auto"  # bubblewrap where it works, else a plain subprocess
     startup_grace_s: float = STARTUP_GRACE_S  # added to the per-submission wall limit
     threads: int | None = None  # intra-op threads of the grading process (None: library default)
 
@@ -65,8 +68,8 @@ class GradeOutcome:
 
 def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]:
     """The command line of the grading pytest process (tested as such)."""
-    if req.mode != "trusted":
-        raise GraderError(f"grading mode {req.mode!r} is not available yet; use trusted")
+    if req.mode not in ("trusted", "sandboxed"):
+        raise GraderError(f"unknown grading mode {req.mode!r}")
     cmd = [sys.executable, "-m", "pytest", *map(str, req.suite),
            "-p", "autograder.plugin",
            "--submission", str(req.submission), "--master", str(req.master),
@@ -77,6 +80,9 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
            "-c", os.devnull, "--rootdir", str(workdir), "--import-mode=importlib",
            "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-rN",
            "-W", "ignore::DeprecationWarning"]
+    if req.mode == "sandboxed":
+        cmd += ["--grading-mode", "sandboxed", "--sandbox-kind", req.sandbox_kind,
+                "--sandbox-limits", json.dumps(dataclasses.asdict(req.limits))]
     if req.marker_expr:
         cmd += ["-m", req.marker_expr]
     return cmd

@@ -14,6 +14,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 BLOCK_MARK = "# %% "  # a block starts with this line: "# %% cell 'id' [origin]"
 
@@ -65,8 +66,13 @@ def split_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def load_blocks(path: Path, module_name: str) -> LoadedModule:
-    """Execute each block of `path` in one new module registered as `module_name`."""
+def load_blocks(path: Path, module_name: str, skip: dict[str, str] | None = None,
+                on_block: Callable[[str], None] | None = None) -> LoadedModule:
+    """Execute each block of `path` in one new module registered as `module_name`.
+
+    Blocks named in `skip` are not run (their value is the recorded reason: e.g. it
+    killed the worker last time); `on_block(label)` is called before each block runs.
+    """
     path = Path(path).resolve()
     text = path.read_text(encoding="utf-8")
     module = types.ModuleType(module_name)
@@ -76,6 +82,11 @@ def load_blocks(path: Path, module_name: str) -> LoadedModule:
     for block in loaded.blocks:
         if not block.source.strip():
             continue
+        if skip and block.label in skip:
+            loaded.errors[block.label] = skip[block.label]
+            continue
+        if on_block is not None:
+            on_block(block.label)
         padded = "\n" * (block.start - 1) + block.source
         try:
             code = compile(padded, str(path), "exec")

@@ -21,8 +21,9 @@ def grade_notebook_command(
     notebook: Path = typer.Argument(..., help="the submitted .ipynb"),
     results: Path = typer.Option(None, "--results", help="write results.json here"),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
-    trusted: bool = typer.Option(True, "--trusted/--sandboxed",
-                                 help="trusted: student code runs in the grading process"),
+    trusted: bool = typer.Option(False, "--trusted/--sandboxed",
+                                 help="trusted: student code runs in the grading process "
+                                      "(fast, no isolation); default: a sandboxed worker"),
 ) -> None:
     """Grade one notebook; exit 0 when grading completed, whatever the score."""
     with user_errors():
@@ -33,11 +34,10 @@ def grade_notebook_command(
             raise UserError(f"{notebook}: no such notebook")
         if device not in ("auto", "cpu", "cuda"):
             raise UserError(f"--device {device!r}: use auto, cpu or cuda")
-        if not trusted:
-            raise UserError("--sandboxed is not available yet in this version; use --trusted")
         request = GradeRequest(suite=[layout.hidden_suite], submission=notebook.resolve(),
                                master=layout.master, limits=course.sandbox,
-                               suite_hash=suite_hash(layout, course.sandbox), device=device)
+                               suite_hash=suite_hash(layout, course.sandbox), device=device,
+                               mode="trusted" if trusted else "sandboxed")
         outcome = run_suite(request)
         print_results(outcome.results, f"{slug}: {notebook.name}")
         if results is not None:

@@ -43,8 +43,12 @@ def failure_message(excinfo: pytest.ExceptionInfo[BaseException],
         return "Not implemented yet: your code raises NotImplementedError" + (
             f" ({where})." if where else ".")
     text = f"{type(exc).__name__}: {exc}".strip()
+    if type(exc).__name__ == "StudentException":  # already "Type: message" from the worker
+        text = str(exc)
     if len(text) > 500:
         text = text[:497] + "..."
+    if text.startswith("your code called"):
+        return "Y" + text[1:] + (f"\n  at {where}" if where else "")
     return f"Your code raised {text}" + (f"\n  at {where}" if where else "")
 
 

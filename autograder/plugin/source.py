@@ -67,6 +67,8 @@ class SourceLoader:
             problems = self.extraction.problems
         if self.sandbox is not None:
             self.worker = Worker(self.sandbox, module_file.read_text(encoding="utf-8"))
+            self.worker.load_timeout = min(STARTUP_TIMEOUT_S,
+                                           self.sandbox.limits.wall_seconds_per_submission)
             self.worker.ensure(STARTUP_TIMEOUT_S)
             return RemoteSubmission(self.worker, problems)
         self.loaded = load_blocks(module_file, "submission")

@@ -67,17 +67,38 @@ class Worker:
         self.restarts = 0
         self.start_seconds = 0.0
         self.call_timeout = 60.0  # seconds; the plugin sets it per test
+        self.skip: dict[str, str] = {}  # cells not to run again: they killed the worker
+        self._loading: str | None = None
+        self.load_timeout = 30.0  # seconds to start the worker and import the submission
 
     # --- lifecycle -----------------------------------------------------------
-    def start(self, timeout: float) -> None:
-        started = time.monotonic()
+    def _spawn(self) -> None:
         python = " ".join(launch_prefix(self.spec))
         self._gateway = execnet.makegateway(f"popen//python={python}//dont_write_bytecode")
         self._channel = self._gateway.remote_exec(inspect.getsource(server_module))
+
+    def start(self, timeout: float) -> None:
+        """Start the sandboxed interpreter and import the submission into it."""
+        started = time.monotonic()
+        timeout = max(timeout, self.load_timeout)
+        self._spawn()
         self.generation += 1
-        info = self._request(("load", inspect.getsource(loader_module), self.module_source),
-                             timeout, loading=True)
-        self.load_info = info
+        msg = ("load", inspect.getsource(loader_module), self.module_source,
+               list(self.skip.items()))
+        for _attempt in range(20):
+            try:
+                self.load_info = self._request(msg, timeout, loading=True)
+                break
+            except (WorkerCrashed, CallTimeout) as exc:
+                if self._loading is None or self._loading in self.skip:
+                    raise
+                # that cell killed or hung the worker while loading: load without it
+                self.skip[self._loading] = (
+                    "not loaded: running this cell crashed or hung the sandboxed worker"
+                    if isinstance(exc, WorkerCrashed) else
+                    f"not loaded: this cell did not finish loading within {timeout:g} s")
+                self._spawn()
+                msg = msg[:3] + (list(self.skip.items()),)
         self.start_seconds = time.monotonic() - started
 
     def stop(self) -> None:
@@ -109,9 +130,13 @@ class Worker:
 
     def _request(self, msg: tuple, timeout: float, loading: bool = False) -> Any:
         channel = self._channel
+        self._loading = None
         try:
             channel.send(msg)
             reply = channel.receive(timeout=timeout)
+            while loading and isinstance(reply, tuple) and reply[:1] == ("loading",):
+                self._loading = str(reply[1])
+                reply = channel.receive(timeout=timeout)
         except channel.TimeoutError:
             self.stop()
             raise CallTimeout(timeout) from None

@@ -6,7 +6,8 @@ library, plus torch/numpy when data of theirs crosses. Everything that comes bac
 builtin data (execnet carries nothing else), tensors as `torch.save` bytes and arrays as
 `np.save` bytes, other objects as handles: ids into this process's table.
 
-Requests (tuples): ("load", loader_source, module_source), ("getattr", id, name),
+Requests (tuples): ("load", loader_source, module_source, skip) (answers
+("loading", label) before each block it runs), ("getattr", id, name),
 ("call", id, args, kwargs), ("callmethod", id, name, args, kwargs), ("len", id),
 ("list", id), ("repr", id), ("recipe", name, args, kwargs). Replies: ("ok", value) or
 ("error", exception type name, message, "cell 'x', line n" or None).
@@ -114,7 +115,7 @@ def _recipe(name, args, kwargs):
 
 
 # --- requests -------------------------------------------------------------------------
-def _load(loader_source, module_source):
+def _load(loader_source, module_source, skip, channel):
     import types
 
     loader = types.ModuleType("autograder_loader")
@@ -125,7 +126,8 @@ def _load(loader_source, module_source):
     path = os.path.join(folder, "submission.py")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(module_source)
-    loaded = namespace["load_blocks"](path, "submission")
+    loaded = namespace["load_blocks"](path, "submission", skip=skip,
+                                      on_block=lambda label: channel.send(("loading", label)))
     _state["module"], _state["loaded"] = loaded.module, loaded
     names = sorted(n for n in vars(loaded.module) if not n.startswith("__"))
     return encode({"errors": dict(loaded.errors), "names": names,
@@ -145,10 +147,10 @@ def _location(exc):
     return where
 
 
-def handle(msg):
+def handle(msg, channel):
     op = msg[0]
     if op == "load":
-        return _load(msg[1], msg[2])  # already encoded
+        return _load(msg[1], msg[2], dict(msg[3]), channel)  # already encoded
     if op == "getattr":
         return encode(getattr(_objects[msg[1]], msg[2]))
     if op == "call":
@@ -169,6 +171,7 @@ def handle(msg):
 
 
 def serve(channel):
+    main_pid = os.getpid()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # student output never floods the grader's log
     sys.stderr = open(os.devnull, "w")
@@ -178,17 +181,25 @@ def serve(channel):
         except EOFError:
             return
         try:
-            channel.send(("ok", handle(msg)))
+            reply = ("ok", handle(msg, channel))
         except BaseException as exc:  # noqa: BLE001 - every student failure is reported
-            name = type(exc).__name__
-            if not (isinstance(getattr(builtins, name, None), type)
-                    and issubclass(getattr(builtins, name), BaseException)):
-                name = f"{type(exc).__module__}.{name}"
-            try:
-                message = str(exc)[:2000]
-            except BaseException:  # noqa: BLE001 - a __str__ that raises
-                message = "<unprintable>"
-            channel.send(("error", name, message, _location(exc)))
+            reply = _error_reply(exc)
+        if os.getpid() != main_pid:
+            os._exit(0)  # a child the student forked came back here: it never answers
+        channel.send(reply)
+
+
+def _error_reply(exc):
+    """("error", type name, message, student location) for any exception."""
+    name = type(exc).__name__
+    if not (isinstance(getattr(builtins, name, None), type)
+            and issubclass(getattr(builtins, name), BaseException)):
+        name = f"{type(exc).__module__}.{name}"
+    try:
+        message = str(exc)[:2000]
+    except BaseException:  # noqa: BLE001 - a __str__ that raises
+        message = "<unprintable>"
+    return ("error", name, message, _location(exc))
 
 
 if __name__ == "__channelexec__":

@@ -29,11 +29,13 @@ def _base():
 
 
 def _grade(submission: Path):
+    """Sandboxed, as `course grade-notebook` does by default."""
     return run_suite(dataclasses.replace(_base(), submission=submission))
 
 
-def test_reference_gets_full_marks_and_the_configured_points():
-    out = _grade(LAYOUT.master)
+@pytest.mark.parametrize("mode", ["sandboxed", "trusted"])
+def test_reference_gets_full_marks_and_the_configured_points(mode):
+    out = run_suite(dataclasses.replace(_base(), submission=LAYOUT.master, mode=mode))
     assert out.max_score == POINTS, "suite points must equal course_config's autograded_points"
     assert out.score == out.max_score, f"reference failed: {sorted(out.failed_tests())}"
     assert len(out.results["tests"]) >= 12
