@@ -121,7 +121,7 @@ def test_a_submission_over_its_total_time_keeps_the_tests_that_finished(tiny_cou
     master = tiny_course / "solutions" / "tiny" / "tiny.ipynb"
     req = GradeRequest(suite=[suite], submission=master, master=master,
                        limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=5),
-                       startup_grace_s=0)
+                       startup_grace_s=0, mode="trusted")
     out = run_suite(req)
     tests = {t["name"]: t for t in out.results["tests"]}
     assert tests["test_fast"]["status"] == "passed"
@@ -145,7 +145,8 @@ def test_a_process_killed_by_student_code_keeps_the_finished_tests(tiny_course, 
         "@pytest.mark.points(1)\ndef test_b_exit(submission):\n    os._exit(0)\n")
     master = tiny_course / "solutions" / "tiny" / "tiny.ipynb"
     req = GradeRequest(suite=[suite], submission=master, master=master,
-                       limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=30))
+                       limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=30),
+                       mode="trusted")
     out = run_suite(req)
     tests = {t["name"]: t for t in out.results["tests"]}
     assert tests["test_a_fast"]["status"] == "passed" and out.score == 1
