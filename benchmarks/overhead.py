@@ -1,0 +1,102 @@
+"""Sandbox overhead, one run, one table of medians.
+
+(a) the transformer hidden suite on the reference, sandboxed (bubblewrap worker) vs.
+    trusted (student code in the grading process);
+(b) 20 submissions of the tiny numpy assignment graded one after another, sandboxed and
+    trusted: seconds per submission.
+
+Usage: .venv/bin/python benchmarks/overhead.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.course_loader import load_course  # noqa: E402
+from autograder.engine import GradeRequest, run_suite  # noqa: E402
+from autograder.layout import module_layout  # noqa: E402
+from autograder.sandbox.policy import choose_kind  # noqa: E402
+from autograder.validate import base_request  # noqa: E402
+
+
+def timed(req: GradeRequest) -> tuple[float, float, float]:
+    """(wall seconds, suite execution_time, worker start seconds)."""
+    start = time.monotonic()
+    out = run_suite(req)
+    extra = out.results["extra_data"]
+    return time.monotonic() - start, out.results["execution_time"], extra.get("worker_start_seconds", 0.0)
+
+
+def transformer_rows(repeats: int) -> list[tuple[str, float, float, float]]:
+    course = load_course(REPO / "course_config.py")
+    base = base_request(course, module_layout(course, "transformer"))
+    rows = []
+    for mode in ("trusted", "sandboxed"):
+        runs = [timed(dataclasses.replace(base, mode=mode)) for _ in range(repeats)]
+        rows.append((mode, *(statistics.median(r[i] for r in runs) for i in range(3))))
+    return rows
+
+
+def batch_rows(n: int) -> list[tuple[str, float]]:
+    tiny = REPO / "tests" / "fixtures" / "tinycourse" / "solutions" / "tiny"
+    course = load_course(REPO / "tests" / "fixtures" / "tinycourse" / "course_config.py")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = []
+        for i in range(n):  # distinct files, same content: a class of correct notebooks
+            path = Path(tmp) / f"student{i:02d}.ipynb"
+            shutil.copy(tiny / "tiny.ipynb", path)
+            subs.append(path)
+        for mode in ("trusted", "sandboxed"):
+            start = time.monotonic()
+            for sub in subs:
+                req = GradeRequest(suite=[tiny / "test_tiny.py"], submission=sub,
+                                   master=tiny / "tiny.ipynb", limits=course.sandbox, mode=mode)
+                assert run_suite(req).score == 10
+            rows.append((mode, (time.monotonic() - start) / n))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=20)
+    args = parser.parse_args()
+    console = Console()
+    kind = choose_kind("auto")
+    a = transformer_rows(args.repeats)
+    table = Table(title=f"(a) transformer suite, reference, median of {args.repeats} (sandbox: {kind})")
+    for col in ("mode", "wall s", "suite s", "worker start s"):
+        table.add_column(col, justify="right")
+    for mode, wall, suite, start in a:
+        table.add_row(mode, f"{wall:.2f}", f"{suite:.2f}", f"{start:.2f}")
+    console.print(table)
+    trusted, sandboxed = a[0], a[1]
+    console.print(f"sandboxed / trusted (wall): {sandboxed[1] / trusted[1]:.2f}x; "
+                  f"suite time without worker start: {(sandboxed[2] - sandboxed[3]) / trusted[2]:.2f}x")
+    b = batch_rows(args.batch)
+    table = Table(title=f"(b) {args.batch} tiny numpy submissions, one after another")
+    table.add_column("mode")
+    table.add_column("s per submission", justify="right")
+    for mode, per in b:
+        table.add_row(mode, f"{per:.3f}")
+    console.print(table)
+    print(json.dumps({"transformer": a, "batch": b}))
+
+
+if __name__ == "__main__":
+    main()
