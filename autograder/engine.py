@@ -88,25 +88,36 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
     return cmd
 
 
-def run_suite(req: GradeRequest) -> GradeOutcome:
-    """Grade; raises GraderError when the grader (not the student) failed."""
+def check_request(req: GradeRequest) -> None:
+    """GraderError for a missing suite or master, UserError for a missing submission."""
     for path in [*req.suite, req.master]:
         if not Path(path).is_file():
             raise GraderError(f"{path}: missing")
     if not Path(req.submission).is_file():
         raise UserError(f"{req.submission}: no such submission file")
+
+
+def grading_env(req: GradeRequest) -> dict[str, str]:
+    """Environment of the grading process."""
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    if req.threads:  # parallel gradings must not fight over the cores
+        env.update({var: str(req.threads) for var in THREAD_VARS})
+    return env
+
+
+def run_suite(req: GradeRequest) -> GradeOutcome:
+    """Grade in a fresh pytest process; raises GraderError when the grader failed."""
+    check_request(req)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
         results = workdir / "results.json"
         cmd = pytest_command(req, results, workdir)
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-        if req.threads:  # parallel gradings must not fight over the cores
-            env.update({var: str(req.threads) for var in THREAD_VARS})
         start = time.monotonic()
         timeout = req.limits.wall_seconds_per_submission + req.startup_grace_s
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=workdir, env={**os.environ, **grading_env(req)},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         timed_out = False
         try:
             out, _ = proc.communicate(timeout=timeout)
@@ -115,13 +126,19 @@ def run_suite(req: GradeRequest) -> GradeOutcome:
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
         log = out.decode("utf-8", "replace")[-20000:]
-        wall = time.monotonic() - start
-        if not results.is_file():
-            if timed_out:
-                raise GraderError(f"no test finished within {timeout:g} s; see the log:\n{log[-2000:]}")
-            raise GraderError(f"the grading process wrote no results (exit {proc.returncode}):\n"
-                              f"{log[-2000:]}")
-        doc = json.loads(results.read_text(encoding="utf-8"))
+        return collect_outcome(req, results, timed_out, proc.returncode, log,
+                               time.monotonic() - start)
+
+
+def collect_outcome(req: GradeRequest, results: Path, timed_out: bool, returncode: int,
+                    log: str, wall: float) -> GradeOutcome:
+    """Read what a grading process left: a result, or a GraderError."""
+    if not results.is_file():
+        if timed_out:
+            raise GraderError(f"no test finished within the time limit; see the log:\n{log[-2000:]}")
+        raise GraderError(f"the grading process wrote no results (exit {returncode}):\n"
+                          f"{log[-2000:]}")
+    doc = json.loads(results.read_text(encoding="utf-8"))
     outcome = GradeOutcome(doc, log, wall)
     if timed_out:
         limit = req.limits.wall_seconds_per_submission
@@ -135,11 +152,11 @@ def run_suite(req: GradeRequest) -> GradeOutcome:
         # the process died mid-test: in trusted mode only student code (os._exit, a crash
         # in an extension) can do that; the tests that finished keep their scores
         _close_partial(doc, f"Not finished: the grading process ended abruptly during this test "
-                            f"(exit status {proc.returncode}); does your code call os._exit or "
+                            f"(exit status {returncode}); does your code call os._exit or "
                             f"crash the interpreter?",
                        "Grading ended abruptly; tests that did not finish scored 0.")
         doc["extra_data"].setdefault("integrity_flags", []).append(
-            f"grading process exited early (status {proc.returncode})")
+            f"grading process exited early (status {returncode})")
     extra = doc.get("extra_data", {})
     if extra.get("outcome") == "grader_error":
         raise GraderError("; ".join(extra.get("grader_errors") or ["unknown grader error"]))

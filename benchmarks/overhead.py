@@ -2,8 +2,9 @@
 
 (a) the transformer hidden suite on the reference, sandboxed (bubblewrap worker) vs.
     trusted (student code in the grading process);
-(b) 20 submissions of the tiny numpy assignment graded one after another, sandboxed and
-    trusted: seconds per submission.
+(b) 20 submissions of the tiny numpy assignment: one fresh grading process each
+    (sandboxed and trusted), then through pre-started grading processes (a fork server,
+    1 and 2 at a time), sandboxed: seconds per submission.
 
 Usage: .venv/bin/python benchmarks/overhead.py [--repeats 3]
 """
@@ -29,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from autograder.course_loader import load_course  # noqa: E402
 from autograder.engine import GradeRequest, run_suite  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
+from autograder.pool import ForkPool  # noqa: E402
 from autograder.sandbox.policy import choose_kind  # noqa: E402
 from autograder.validate import base_request  # noqa: E402
 
@@ -67,7 +69,17 @@ def batch_rows(n: int) -> list[tuple[str, float]]:
                 req = GradeRequest(suite=[tiny / "test_tiny.py"], submission=sub,
                                    master=tiny / "tiny.ipynb", limits=course.sandbox, mode=mode)
                 assert run_suite(req).score == 10
-            rows.append((mode, (time.monotonic() - start) / n))
+            rows.append((f"{mode}, fresh process each", (time.monotonic() - start) / n))
+        for workers in (1, 2):
+            pool = ForkPool(workers=workers)
+            reqs = [GradeRequest(suite=[tiny / "test_tiny.py"], submission=sub,
+                                 master=tiny / "tiny.ipynb", limits=course.sandbox,
+                                 mode="sandboxed", threads=1) for sub in subs]
+            start = time.monotonic()
+            outcomes = pool.grade_all(reqs)
+            elapsed = time.monotonic() - start
+            assert all(not isinstance(o, Exception) and o.score == 10 for o in outcomes), outcomes
+            rows.append((f"sandboxed, fork pool, {workers} worker(s)", elapsed / n))
     return rows
 
 
@@ -89,7 +101,7 @@ def main() -> None:
     console.print(f"sandboxed / trusted (wall): {sandboxed[1] / trusted[1]:.2f}x; "
                   f"suite time without worker start: {(sandboxed[2] - sandboxed[3]) / trusted[2]:.2f}x")
     b = batch_rows(args.batch)
-    table = Table(title=f"(b) {args.batch} tiny numpy submissions, one after another")
+    table = Table(title=f"(b) {args.batch} tiny numpy submissions")
     table.add_column("mode")
     table.add_column("s per submission", justify="right")
     for mode, per in b:

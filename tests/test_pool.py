@@ -1,0 +1,37 @@
+"""Pre-started grading processes (fork server): same results as fresh processes, in order."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from autograder.config import SandboxLimits
+from autograder.engine import GradeRequest
+from autograder.errors import UserError
+from autograder.pool import ForkPool
+
+from conftest import FIXTURES
+
+TINY = FIXTURES / "tinycourse" / "solutions" / "tiny"
+
+
+def test_fork_pool_grades_a_batch_in_order_with_partial_credit(tmp_path):
+    stub = json.loads((TINY / "tiny.ipynb").read_text())
+    for cell in stub["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "counter":
+            cell["source"] = "class Counter:\n    def add(self, x):\n        while True:\n            pass\n"
+    hanging = tmp_path / "hangs.ipynb"
+    hanging.write_text(json.dumps(stub))
+    base = GradeRequest(suite=[TINY / "test_tiny.py"], submission=TINY / "tiny.ipynb",
+                        master=TINY / "tiny.ipynb", mode="sandboxed", threads=1,
+                        limits=SandboxLimits(wall_seconds_per_call=2, wall_seconds_per_submission=60))
+    requests = [base, dataclasses.replace(base, submission=hanging),
+                dataclasses.replace(base, submission=tmp_path / "missing.ipynb"), base]
+    seen: list[int] = []
+    outcomes = ForkPool(workers=2).grade_all(requests, on_done=lambda i, _: seen.append(i))
+    assert sorted(seen) == [0, 1, 2, 3]
+    assert outcomes[0].score == outcomes[3].score == 10
+    assert outcomes[1].score == 4  # softmax tests pass; Counter times out in its own test
+    counter = next(t for t in outcomes[1].results["tests"] if t["name"] == "test_counter_mean")
+    assert "Time limit" in counter["output"]
+    assert isinstance(outcomes[2], UserError)
