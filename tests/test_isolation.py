@@ -172,3 +172,29 @@ def test_the_transformer_reference_gets_full_marks_sandboxed(course_cli, tmp_pat
     doc = json.loads(out.read_text())
     assert doc["score"] == doc["max_score"] == 60
     assert doc["extra_data"]["sandbox"] == "bubblewrap"
+
+
+RECIPE_SUITE = """
+import pytest
+import torch
+
+@pytest.mark.points(1)
+def test_before(submission):
+    assert submission.ok() == 1, "ok() must return 1"
+
+@pytest.mark.points(1)
+def test_attack(submission, recipe):
+    layer = recipe("torch.nn.Linear", 3, 2)
+    out = submission.attack(layer, torch.ones(4, 3))
+    assert isinstance(out, torch.Tensor) and out.shape == (4, 2), "attack(layer, x) must apply the layer"
+    assert False, "graded on purpose"
+
+@pytest.mark.points(1)
+def test_after(submission):
+    assert submission.ok() == 1, "ok() must return 1"
+"""
+
+
+def test_recipes_build_objects_where_the_student_code_runs(tmp_path):
+    out = attack_output(grade(tmp_path, "def attack(layer, x):\n    return layer(x)\n", RECIPE_SUITE))
+    assert out == "graded on purpose"

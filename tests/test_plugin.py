@@ -225,3 +225,15 @@ def test_markers_are_registered_for_strict_markers(pytester):
     result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--strict-markers",
                                            "-m", "not slow")
     result.assert_outcomes(deselected=1)
+
+
+def test_recipes_build_real_objects_in_trusted_mode(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.points(1)
+        def test_recipe(submission, recipe):
+            layer = recipe("torch.nn.Linear", 3, 2)
+            assert layer.out_features == 2, "a real nn.Linear"
+    """)
+    assert doc["score"] == 1, doc["tests"][0]["output"]

@@ -250,6 +250,23 @@ def device(request: pytest.FixtureRequest) -> Any:
     return torch.device("cpu")
 
 
+@pytest.fixture(scope="session")
+def recipe(request: pytest.FixtureRequest, submission: Any) -> Any:
+    """`recipe("torch.nn.Linear", 4, 2)`: an object tests pass into student code, built
+    where the student's code runs (in the worker when sandboxed) from a named recipe."""
+    plugin = _plugin(request)
+
+    def build(name: str, *args: Any, **kwargs: Any) -> Any:
+        worker = plugin.sources.worker
+        if plugin.sandbox is None or worker is None:
+            from autograder.worker.server import _recipe
+
+            return _recipe(name, args, kwargs)
+        return plugin.sources.build_remote(name, args, kwargs)
+
+    return build
+
+
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> Any:
     """A numpy Generator seeded from the test's id (repeatable, different per test)."""

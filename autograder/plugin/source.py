@@ -74,6 +74,15 @@ class SourceLoader:
         self.loaded = load_blocks(module_file, "submission")
         return SubmissionView(self.loaded, problems)
 
+    def build_remote(self, name: str, args: tuple, kwargs: dict) -> Any:
+        """A recipe object built inside the worker (a handle)."""
+        from autograder.worker.client import encode
+
+        assert self.worker is not None
+        return self.worker.request(("recipe", name, encode(list(args)),
+                                    {k: encode(v) for k, v in kwargs.items()}),
+                                   self.worker.call_timeout)
+
     def close(self) -> None:
         """Stop the worker, if any."""
         if self.worker is not None:

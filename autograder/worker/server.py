@@ -100,6 +100,10 @@ def _recipe(name, args, kwargs):
         import torch
 
         return torch.Generator().manual_seed(int(args[0]))
+    if name.startswith("torch.nn.functional."):
+        import torch.nn.functional as F
+
+        return getattr(F, name.rsplit(".", 1)[1])
     if name.startswith("torch.nn."):
         import torch.nn as nn
 
@@ -107,10 +111,6 @@ def _recipe(name, args, kwargs):
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise ValueError(f"recipe {name} is not a torch.nn module")
         return cls(*args, **kwargs)
-    if name.startswith("torch.nn.functional."):
-        import torch.nn.functional as F
-
-        return getattr(F, name.rsplit(".", 1)[1])
     raise ValueError(f"unknown recipe {name!r}")
 
 
@@ -164,7 +164,7 @@ def handle(msg, channel):
     if op == "repr":
         return str(repr(_objects[msg[1]]))[:500]
     if op == "recipe":
-        return encode(_recipe(msg[1], decode(msg[2]), decode(msg[3])))
+        return encode(_recipe(msg[1], decode(msg[2]), {k: decode(v) for k, v in msg[3].items()}))
     if op == "ping":
         return "pong"
     raise ValueError(f"unknown request {op!r}")
