@@ -102,6 +102,7 @@ class ForkPool:
             code = 70
             try:
                 os.setsid()
+                _die_with_parent()
                 os.chdir(workdir)
                 os.environ.update(grading_env(req))
                 devnull = os.open(os.devnull, os.O_WRONLY)
@@ -124,6 +125,17 @@ class ForkPool:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this child when the pool's process dies (a killed batch leaves no
+    orphans grading on)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _rmtree(path: Path) -> None:

@@ -11,7 +11,10 @@ import typer
 from autograder.cli.assign_cmd import assign_command
 from autograder.cli.check import check_command
 from autograder.cli.common import EXIT_GRADER, err_console
+from autograder.cli.collect_cmd import collect_command, missing_command
+from autograder.cli.grade_cmd import grade_command
 from autograder.cli.grade_notebook import grade_notebook_command
+from autograder.cli.roster_cmd import app as roster_app
 from autograder.cli.validate_cmd import validate_command
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
@@ -30,6 +33,10 @@ app.command("assign")(assign_command)
 app.command("grade-notebook")(grade_notebook_command)
 app.command("check")(check_command)
 app.command("validate")(validate_command)
+app.add_typer(roster_app, name="roster")
+app.command("collect")(collect_command)
+app.command("missing")(missing_command)
+app.command("grade")(grade_command)
 
 
 def main() -> None:

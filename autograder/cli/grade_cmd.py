@@ -1,0 +1,47 @@
+"""`course grade SLUG`: grade every collected notebook without a result, in parallel."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from autograder.cli.common import EXIT_GRADER, console, course_from, user_errors
+
+
+def grade_command(ctx: typer.Context,
+                  slug: str = typer.Argument(..., help="module slug"),
+                  workers: int = typer.Option(2, "--workers", "-j", min=1,
+                                              help="submissions graded at once"),
+                  regrade: bool = typer.Option(False, help="also grade notebooks whose latest "
+                                               "result came from an older suite")) -> None:
+    """Grade pending submissions; safe to interrupt and run again."""
+    from gradebook.batch import grade_batch
+    from gradebook.store import open_gradebook
+
+    with user_errors():
+        course = course_from(ctx)
+        course.module(slug)
+        engine = open_gradebook(course)
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                      transient=False) as bar:
+            task = bar.add_task(f"grading {slug}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = grade_batch(course, engine, slug, workers=workers, regrade=regrade,
+                                  progress=progress)
+        table = Table(title=f"course grade {slug}")
+        for col in ("to grade", "graded", "failed to grade", "integrity flags", "mean score", "time (s)"):
+            table.add_column(col, justify="right")
+        table.add_row(str(summary.to_grade), str(summary.graded), str(len(summary.failed)),
+                      str(summary.integrity_flags),
+                      f"{summary.mean:.1f} / {summary.max_score:g}" if summary.scores else "-",
+                      f"{summary.seconds:.1f}")
+        console.print(table)
+        for line in summary.failed:
+            console.print(f"[red]grader error[/] {line} (will be retried by the next run)")
+        if summary.failed:
+            raise typer.Exit(EXIT_GRADER)

@@ -1,0 +1,148 @@
+"""The gradebook's tables (SQLAlchemy 2, typed declarative models).
+
+Notebooks are content-addressed (`Blob` by sha256); a `Submission` is one student's
+attempt pointing at a blob. A `GradingRun` is keyed by (module, blob, suite hash), so an
+identical notebook is graded once, and a suite change leaves old runs in place.
+Every score change also writes an `AuditEntry` (append-only).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Student(Base):
+    __tablename__ = "students"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the course's student id
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    lms_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # Moodle/Canvas id
+
+
+class Module(Base):
+    __tablename__ = "modules"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+
+
+class Release(Base):
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    bundle: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Blob(Base):
+    """A notebook's bytes, stored once per content."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Submission(Base):
+    """One attempt of one student at one module."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("student_id", "slug", "attempt"),
+                      UniqueConstraint("student_id", "slug", "sha256"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    time_source: Mapped[str] = mapped_column(String(32))  # "lms" | "collected"
+    source_name: Mapped[str] = mapped_column(String(500))  # file name in the batch
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GradingRun(Base):
+    """The result of one suite version on one notebook content."""
+
+    __tablename__ = "grading_runs"
+    __table_args__ = (UniqueConstraint("slug", "sha256", "suite_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    suite_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))  # "graded"
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    result: Mapped[dict] = mapped_column(JSON)  # the full results.json
+    log: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ManualScore(Base):
+    """A score entered by staff: written, module_report (per module), presentation, bonus."""
+
+    __tablename__ = "manual_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    component: Mapped[str] = mapped_column(String(32))
+    slug: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    points: Mapped[float] = mapped_column(Float)
+    max_points: Mapped[float] = mapped_column(Float)
+    grader: Mapped[str] = mapped_column(String(100), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Override(Base):
+    """A changed autograded score for one test (a regrade request)."""
+
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
+    test_name: Mapped[str] = mapped_column(String(200))
+    points: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only record of every score change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))  # "grade", "manual_score", "override", ...
+    entity: Mapped[str] = mapped_column(String(200))  # e.g. "student s1 / transformer"
+    detail: Mapped[dict] = mapped_column(JSON)

@@ -1,0 +1,51 @@
+"""Opening the gradebook: the database URL from the config, durable SQLite settings."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session
+
+from autograder.config import Course
+from gradebook.models import AuditEntry, Base, Module
+
+
+def open_engine(url: str) -> Engine:
+    """An engine; SQLite files use WAL and full fsync so a kill loses no committed row."""
+    engine = create_engine(url, future=True)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    return engine
+
+
+def open_gradebook(course: Course) -> Engine:
+    """The course's gradebook, created if new, with its modules synced from the config."""
+    engine = open_engine(course.resolved_database_url())
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        known = set(session.scalars(select(Module.slug)))
+        for spec in course.modules:
+            if spec.slug not in known:
+                session.add(Module(slug=spec.slug, title=spec.title))
+    return engine
+
+
+def audit(session: Session, action: str, entity: str, **detail: Any) -> None:
+    """Append one audit entry in the caller's transaction."""
+    session.add(AuditEntry(actor=_actor(), action=action, entity=entity, detail=detail))
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
