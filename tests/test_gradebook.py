@@ -155,3 +155,31 @@ def test_a_killed_batch_resumes_with_every_submission_graded_exactly_once(book, 
     with sqlite3.connect(db) as con:
         rows = con.execute("select sha256, count(*) from grading_runs group by sha256").fetchall()
     assert len(rows) == 12 and all(n == 1 for _, n in rows)
+
+
+def test_final_grades_from_the_database(book, tiny_course, course_cli):
+    from datetime import datetime, timezone
+
+    from gradebook.models import ManualScore
+
+    course, engine = book
+    batch = tiny_course / "batch"
+    batch.mkdir()
+    (batch / "s1.ipynb").write_bytes(_variant(tiny_course, "s1"))
+    collect(engine, "tiny", batch)
+    grade_batch(course, engine, "tiny")
+    with Session(engine) as session, session.begin():
+        for sub in session.scalars(select(Submission)):  # as if the LMS said: on time
+            sub.submitted_at, sub.time_source = datetime(2026, 10, 15, tzinfo=timezone.utc), "lms"
+        session.add(ManualScore(student_id="s1", component="presentation", points=8, max_points=10))
+    result = course_cli(tiny_course / "course_config.py", "final", "--csv", str(tiny_course / "f.csv"))
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    table = pd.read_csv(tiny_course / "f.csv", index_col=0)
+    # s1: module 100 * (10 autograded + 0 written) / (10 + 2) = 83.33; report = 83.33;
+    # presentation 80; final = 0.4 * 83.33 + 0.6 * 80 = 81.33 -> "pass"
+    assert table.loc["s1", "tiny"] == pytest.approx(83.333, abs=1e-2)
+    assert table.loc["s1", "final"] == pytest.approx(81.333, abs=1e-2)
+    assert table.loc["s1", "grade"] == "pass"
+    assert table.loc["s2", "final"] == 0 and table.loc["s2", "grade"] == "fail"

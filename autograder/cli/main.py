@@ -12,6 +12,7 @@ from autograder.cli.assign_cmd import assign_command
 from autograder.cli.check import check_command
 from autograder.cli.common import EXIT_GRADER, err_console
 from autograder.cli.collect_cmd import collect_command, missing_command
+from autograder.cli.final_cmd import final_command
 from autograder.cli.grade_cmd import grade_command
 from autograder.cli.grade_notebook import grade_notebook_command
 from autograder.cli.roster_cmd import app as roster_app
@@ -37,6 +38,7 @@ app.add_typer(roster_app, name="roster")
 app.command("collect")(collect_command)
 app.command("missing")(missing_command)
 app.command("grade")(grade_command)
+app.command("final")(final_command)
 
 
 def main() -> None:
