@@ -75,7 +75,50 @@ def match_student(name: str, students: list[Student]) -> list[Student]:
     return found
 
 
-def collect(engine: Engine, slug: str, source: Path) -> CollectReport:
+def read_times(path: Path, tz: str, students: list[Student]) -> dict[str, datetime]:
+    """Submission times from an LMS grading worksheet or CSV: student -> time (UTC).
+
+    The student column may be an id, LMS id, email or Moodle's "Identifier" ("Participant
+    123"); the time column `submitted_at`, `timestamp` or Moodle's "Last modified
+    (submission)". Times without a zone are in the course's timezone.
+    """
+    import csv
+
+    import pandas as pd
+
+    try:
+        rows = list(csv.DictReader(Path(path).read_text(encoding="utf-8-sig").splitlines()))
+    except (FileNotFoundError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({type(exc).__name__}); give a UTF-8 CSV") from None
+    if not rows:
+        raise UserError(f"{path}: no rows")
+    cols = {c.strip().lower(): c for c in rows[0].keys() if c}
+    who = next((cols[c] for c in ("student_id", "id", "email", "email address", "lms_id",
+                                  "identifier") if c in cols), None)
+    when = next((cols[c] for c in ("submitted_at", "timestamp", "last modified (submission)")
+                 if c in cols), None)
+    if who is None or when is None:
+        raise UserError(f"{path}: needs a student column (student_id, email or identifier) and "
+                        f"a time column (submitted_at or 'Last modified (submission)')")
+    times: dict[str, datetime] = {}
+    for line, row in enumerate(rows, start=2):
+        raw = (row.get(when) or "").strip()
+        if not raw or raw == "-":
+            continue
+        matches = match_student(row.get(who) or "", students)
+        if len(matches) != 1:
+            continue
+        try:
+            stamp = pd.Timestamp(raw)
+        except (ValueError, TypeError):
+            raise UserError(f"{path} line {line}: {raw!r} is not a date and time") from None
+        stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
+        times[matches[0].id] = stamp.tz_convert("UTC").to_pydatetime()
+    return times
+
+
+def collect(engine: Engine, slug: str, source: Path, times_csv: Path | None = None,
+            timezone_name: str = "UTC") -> CollectReport:
     """Store every matched notebook as an attempt (one transaction per file)."""
     report = CollectReport()
     now = datetime.now(timezone.utc)
@@ -87,6 +130,7 @@ def collect(engine: Engine, slug: str, source: Path) -> CollectReport:
             students = list(session.scalars(select(Student)))
         if not students:
             raise UserError("the roster is empty; run `course roster import students.csv` first")
+        times = read_times(times_csv, timezone_name, students) if times_csv else {}
         for path, shown in files:
             matches = match_student(shown, students)
             if not matches:
@@ -95,13 +139,15 @@ def collect(engine: Engine, slug: str, source: Path) -> CollectReport:
             if len(matches) > 1:
                 report.ambiguous.append(f"{shown} ({', '.join(s.id for s in matches)})")
                 continue
-            _store(engine, slug, matches[0].id, path.read_bytes(), shown, now, report)
+            sid = matches[0].id
+            _store(engine, slug, sid, path.read_bytes(), shown, times.get(sid, now),
+                   "lms" if sid in times else "collected", report)
     report.identical = identical_groups(engine, slug)
     return report
 
 
 def _store(engine: Engine, slug: str, student: str, content: bytes, shown: str,
-           now: datetime, report: CollectReport) -> None:
+           when: datetime, time_source: str, report: CollectReport) -> None:
     sha = hashlib.sha256(content).hexdigest()
     with Session(engine) as session, session.begin():
         if session.scalar(select(Submission.id).where(
@@ -114,7 +160,7 @@ def _store(engine: Engine, slug: str, student: str, content: bytes, shown: str,
         last = session.scalar(select(func.max(Submission.attempt)).where(
             Submission.student_id == student, Submission.slug == slug)) or 0
         session.add(Submission(student_id=student, slug=slug, sha256=sha, attempt=last + 1,
-                               submitted_at=now, time_source="collected", source_name=shown))
+                               submitted_at=when, time_source=time_source, source_name=shown))
         audit(session, "collect", f"student {student} / {slug}", sha256=sha, attempt=last + 1,
               file=shown)
     report.stored.append((student, shown))

@@ -183,3 +183,20 @@ def test_final_grades_from_the_database(book, tiny_course, course_cli):
     assert table.loc["s1", "final"] == pytest.approx(81.333, abs=1e-2)
     assert table.loc["s1", "grade"] == "pass"
     assert table.loc["s2", "final"] == 0 and table.loc["s2", "grade"] == "fail"
+
+
+def test_submission_times_come_from_the_lms_worksheet(book, tiny_course):
+    course, engine = book
+    batch = tiny_course / "batch"
+    batch.mkdir()
+    (batch / "s1.ipynb").write_bytes(_variant(tiny_course, "t1"))
+    (batch / "s2.ipynb").write_bytes(_variant(tiny_course, "t2"))
+    sheet = tiny_course / "worksheet.csv"
+    sheet.write_text("Identifier,Email address,Last modified (submission)\n"
+                     "Participant 101,ada@uni.de,2026-10-18 22:30\nParticipant 102,alan@uni.de,-\n")
+    collect(engine, "tiny", batch, sheet, "Europe/Berlin")
+    with Session(engine) as session:
+        subs = {s.student_id: s for s in session.scalars(select(Submission))}
+    assert subs["s1"].time_source == "lms"
+    assert subs["s1"].submitted_at.replace(tzinfo=None).isoformat() == "2026-10-18T20:30:00"  # CEST = UTC+2
+    assert subs["s2"].time_source == "collected"

@@ -11,7 +11,9 @@ from autograder.cli.common import console, course_from, user_errors
 
 def collect_command(ctx: typer.Context,
                     slug: str = typer.Argument(..., help="module slug"),
-                    source: Path = typer.Argument(..., help="folder of notebooks, or an LMS zip")
+                    source: Path = typer.Argument(..., help="folder of notebooks, or an LMS zip"),
+                    times: Path = typer.Option(None, "--times", help="LMS grading worksheet or "
+                                               "CSV with submission times (else: collection time)")
                     ) -> None:
     """Store a batch of submitted notebooks, matched to the roster."""
     from gradebook.collect import collect
@@ -20,10 +22,11 @@ def collect_command(ctx: typer.Context,
     with user_errors():
         course = course_from(ctx)
         course.module(slug)
-        report = collect(open_gradebook(course), slug, source)
+        report = collect(open_gradebook(course), slug, source, times, course.timezone)
         console.print(f"{slug}: {len(report.stored)} stored, {len(report.unchanged)} unchanged "
                       f"(already collected), {len(report.unmatched)} unmatched, "
-                      f"{len(report.ambiguous)} ambiguous")
+                      f"{len(report.ambiguous)} ambiguous"
+                      + ("" if times else "; submission times = collection time (no --times)"))
         for name in report.unmatched:
             console.print(f"  [yellow]unmatched[/] {name} (no student id, LMS id or email in its name)")
         for name in report.ambiguous:
