@@ -16,6 +16,8 @@ from autograder.cli.final_cmd import final_command
 from autograder.cli.grade_cmd import grade_command
 from autograder.cli.grade_notebook import grade_notebook_command
 from autograder.cli.roster_cmd import app as roster_app
+from autograder.cli.scores_cmd import app as scores_app
+from autograder.cli.scores_cmd import extend_command, override_command
 from autograder.cli.validate_cmd import validate_command
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
@@ -39,6 +41,9 @@ app.command("collect")(collect_command)
 app.command("missing")(missing_command)
 app.command("grade")(grade_command)
 app.command("final")(final_command)
+app.add_typer(scores_app, name="scores")
+app.command("override")(override_command)
+app.command("extend")(extend_command)
 
 
 def main() -> None:
