@@ -13,7 +13,9 @@ def load_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     """(attempts, manual, extensions, student ids) from the database.
 
     An attempt's autograded score is that of the newest grading run of its notebook
-    content (NaN when it has none yet). For manual scores, the newest entry per
+    content (NaN when it has none yet), plus the student's overrides for that module
+    (`course override`; measured against the latest graded attempt, applied to the
+    module's attempts). For manual scores, the newest entry per
     (student, component, module) counts; older ones stay in the table and the audit log.
     """
     with Session(engine) as session:
@@ -32,6 +34,11 @@ def load_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     attempts = pd.DataFrame([(s, m, pd.Timestamp(t, tz="UTC") if t.tzinfo is None else pd.Timestamp(t),
                               latest.get((m, sha), float("nan"))) for s, m, sha, t in subs],
                             columns=["student_id", "slug", "submitted_at", "autograded"])
+    from gradebook.scores import apply_overrides
+
+    for (student, slug), delta in apply_overrides(engine).items():  # regrade requests
+        rows = (attempts["student_id"] == student) & (attempts["slug"] == slug)
+        attempts.loc[rows, "autograded"] = attempts.loc[rows, "autograded"] + delta
     mframe = pd.DataFrame(manual, columns=["student_id", "component", "slug", "points",
                                            "max_points", "id"])
     if not mframe.empty:
