@@ -4,7 +4,10 @@
 2. `course validate transformer`: master runs, reference full, stub zero, mutants caught;
 3. `course grade-notebook` on three notebooks: the reference, the untouched stub and a
    buggy submission made from the master by planting one mutant's bug in its answer cell;
-4. a summary table of the three results.
+4. a summary table of the three results;
+5. the TA's term on a generated class of 30 (`autograder/demo_class.py`): roster, collect
+   with an LMS worksheet, batch grading, written/presentation/bonus scores, final grades,
+   exports, feedback pages and plots.
 """
 
 from __future__ import annotations
@@ -97,7 +100,13 @@ def main() -> int:
     console.print(table)
     console.print(f"results.json files are in {out.relative_to(course.root)}/; "
                   f"`course validate` exit status: {validate_status}")
-    ok = validate_status == 0 and all(doc is not None for *_, doc in rows)
+    from autograder.demo_class import run_class
+
+    class_failures = run_class(course, course.root)
+    ok = validate_status == 0 and all(doc is not None for *_, doc in rows) and not class_failures
+    console.print(f"\n[bold]demo {'finished' if ok else 'FAILED'}[/]: outputs in "
+                  f"{out}/ (three graded notebooks) and {out / 'class'}/ (the class: final.csv, "
+                  f"moodle.csv, canvas.csv, feedback/, stats/)")
     return 0 if ok else 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from autograder.cli.common import console, course_from, user_errors
@@ -28,7 +29,8 @@ def final_command(ctx: typer.Context,
             table.add_column(str(col), justify="right")
         for sid, row in table_df.iterrows():
             table.add_row(str(sid), *[f"{v:.1f}" if isinstance(v, float) else str(v) for v in row])
-        console.print(table)
+        wide = console if console.is_terminal else Console(width=220, highlight=False)
+        wide.print(table)
         if csv is not None:
             table_df.to_csv(csv)
             console.print(f"written: {csv}")
