@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 	    echo ">> installing bubblewrap from Debian (the grading sandbox)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap \
 	    || echo ">> bubblewrap unavailable: grading falls back to a plain subprocess"; fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo ">> installing postgresql from Debian (gradebook tests on a real server)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql \
+	    || echo ">> postgresql unavailable: tests/test_postgres.py will skip"; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	    echo ">> GPU present: torch from the project's range"; \

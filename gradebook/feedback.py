@@ -16,8 +16,7 @@ points cannot be read off the total either. The suite's code is never part of a 
 messages are the short texts the plugin wrote for the student, and the results'
 top-level `output` is not used (the page rebuilds its sections from `extra_data`).
 
-The published state lives in a small table of its own, `published_modules`, on the
-gradebook's `Base` metadata (created on first use; `models.py` is unchanged).
+The published state lives in the `published_modules` table (gradebook.models).
 """
 
 from __future__ import annotations
@@ -36,22 +35,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from autograder.config import Course
 from autograder.errors import UserError
 from gradebook.aggregate import due_datetime
-from gradebook.models import Base, Extension, GradingRun, Module, Student, Submission, utcnow
+from gradebook.models import (Base, Extension, GradingRun, Module, PublishedModule, Student,
+                              Submission)
 from gradebook.store import _actor, audit
 
 
-class PublishedModule(Base):
-    """A module whose results staff have published (one row per module, never updated)."""
-
-    __tablename__ = "published_modules"
-
-    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"), primary_key=True)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    published_by: Mapped[str] = mapped_column(String(100), default="")
-
-
 def ensure_tables(engine: Engine) -> None:
-    """Create this file's table if the gradebook predates it (a no-op otherwise)."""
+    """Kept for callers: the table is part of the gradebook's schema (models + migrations)."""
     Base.metadata.create_all(engine, tables=[PublishedModule.__table__])
 
 

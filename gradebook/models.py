@@ -11,12 +11,32 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC on every backend (SQLite would drop a non-UTC offset and
+    read the local clock time back as if it were UTC); naive values are taken as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -44,7 +64,7 @@ class Release(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
-    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     bundle: Mapped[str] = mapped_column(String(500), default="")
 
 
@@ -70,10 +90,10 @@ class Submission(Base):
     slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
     attempt: Mapped[int] = mapped_column(Integer)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     time_source: Mapped[str] = mapped_column(String(32))  # "lms" | "collected"
     source_name: Mapped[str] = mapped_column(String(500))  # file name in the batch
-    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class GradingRun(Base):
@@ -91,7 +111,7 @@ class GradingRun(Base):
     max_score: Mapped[float] = mapped_column(Float)
     result: Mapped[dict] = mapped_column(JSON)  # the full results.json
     log: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ManualScore(Base):
@@ -107,7 +127,7 @@ class ManualScore(Base):
     max_points: Mapped[float] = mapped_column(Float)
     grader: Mapped[str] = mapped_column(String(100), default="")
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Extension(Base):
@@ -118,7 +138,7 @@ class Extension(Base):
     slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
     days: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Override(Base):
@@ -132,7 +152,7 @@ class Override(Base):
     test_name: Mapped[str] = mapped_column(String(200))
     points: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEntry(Base):
@@ -141,8 +161,18 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(64))  # "grade", "manual_score", "override", ...
     entity: Mapped[str] = mapped_column(String(200))  # e.g. "student s1 / transformer"
     detail: Mapped[dict] = mapped_column(JSON)
+
+
+class PublishedModule(Base):
+    """A module whose results staff have published (`course publish`)."""
+
+    __tablename__ = "published_modules"
+
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(100), default="")

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
 from autograder.config import Course
-from gradebook.models import AuditEntry, Base, Module
+from gradebook.migrate import upgrade
+from gradebook.models import AuditEntry, Module
 
 
 def open_engine(url: str) -> Engine:
@@ -29,8 +30,8 @@ def open_engine(url: str) -> Engine:
 
 def open_gradebook(course: Course) -> Engine:
     """The course's gradebook, created if new, with its modules synced from the config."""
+    upgrade(course.resolved_database_url())  # Alembic: create or migrate the schema
     engine = open_engine(course.resolved_database_url())
-    Base.metadata.create_all(engine)
     with Session(engine) as session, session.begin():
         known = set(session.scalars(select(Module.slug)))
         for spec in course.modules:

@@ -12,6 +12,7 @@ from autograder.cli.assign_cmd import assign_command
 from autograder.cli.check import check_command
 from autograder.cli.common import EXIT_GRADER, err_console
 from autograder.cli.collect_cmd import collect_command, missing_command
+from autograder.cli.export_cmd import backup_command, export_command
 from autograder.cli.feedback_cmd import feedback_command, publish_command, stats_command
 from autograder.cli.final_cmd import final_command
 from autograder.cli.grade_cmd import grade_command
@@ -48,6 +49,8 @@ app.command("extend")(extend_command)
 app.command("feedback")(feedback_command)
 app.command("publish")(publish_command)
 app.command("stats")(stats_command)
+app.command("export")(export_command)
+app.command("backup")(backup_command)
 
 
 def main() -> None:
