@@ -127,6 +127,7 @@ class GradingPlugin:
             self.call_limit = limit
             if worker is not None:
                 worker.call_timeout = limit
+                worker.seed(zlib.crc32(item.nodeid.encode()))
             return (yield)
         if not limit or threading.current_thread() is not threading.main_thread():
             return (yield)

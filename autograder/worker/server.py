@@ -165,6 +165,15 @@ def handle(msg, channel):
         return str(repr(_objects[msg[1]]))[:500]
     if op == "recipe":
         return encode(_recipe(msg[1], decode(msg[2]), {k: decode(v) for k, v in msg[3].items()}))
+    if op == "seed":  # every test starts from the same random state, run after run
+        import random
+
+        random.seed(msg[1])
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed(msg[1] % 2**32)
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(msg[1])
+        return None
     if op == "ping":
         return "pong"
     raise ValueError(f"unknown request {op!r}")
