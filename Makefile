@@ -34,8 +34,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m autograder.demo
 
+# One intra-op thread per process: pytest-xdist already runs one process per core, and
+# torch processes competing for the same cores with several threads each slow down ~10x.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
