@@ -29,6 +29,7 @@ FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John
          "Claude"]
 LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus",
         "Hamilton", "Shannon"]
+DEMO_BUGS = ("mask_inverted", "no_scaling")  # planted where a module has them
 console = Console(highlight=False)
 
 
@@ -58,7 +59,9 @@ def build_class(course: Course, out: Path, n: int = 30, seed: int = 0) -> dict[s
             continue
         master = read_notebook(layout.master, 1e9)
         variants = {"correct": master, "stub": read_notebook(layout.stub, 1e9)}
-        for mutant in load_mutants(layout.mutants_dir)[:2]:
+        mutants = load_mutants(layout.mutants_dir)
+        chosen = [m for m in mutants if m.name in DEMO_BUGS] or mutants[:2]
+        for mutant in chosen[:2]:
             variants[mutant.name] = plant_bug(master, mutant.source)
         folder = out / f"submissions-{spec.slug}"
         folder.mkdir(exist_ok=True)
