@@ -200,3 +200,13 @@ def test_submission_times_come_from_the_lms_worksheet(book, tiny_course):
     assert subs["s1"].time_source == "lms"
     assert subs["s1"].submitted_at.replace(tzinfo=None).isoformat() == "2026-10-18T20:30:00"  # CEST = UTC+2
     assert subs["s2"].time_source == "collected"
+
+
+def test_collect_reads_a_canvas_zip(book, tiny_course):
+    course, engine = book
+    archive = tiny_course / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # Canvas: <name>_<user id>_<submission id>_<file>
+        zf.writestr("turingalan_102_5551234_tiny.ipynb", _variant(tiny_course, "canvas-1"))
+        zf.writestr("hoppergrace_LATE_103_5551299_tiny-1.ipynb", _variant(tiny_course, "canvas-2"))
+    report = collect(engine, "tiny", archive)
+    assert sorted(s for s, _ in report.stored) == ["s2", "s3"] and not report.unmatched
