@@ -21,6 +21,7 @@ from autograder.cli.roster_cmd import app as roster_app
 from autograder.cli.scores_cmd import app as scores_app
 from autograder.cli.scores_cmd import extend_command, override_command
 from autograder.cli.validate_cmd import validate_command
+from autograder.cli.written_cmd import written_command
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                   help="Course management and autograding for Foundations of Deep Learning.")
@@ -49,6 +50,7 @@ app.command("extend")(extend_command)
 app.command("feedback")(feedback_command)
 app.command("publish")(publish_command)
 app.command("stats")(stats_command)
+app.command("written")(written_command)
 app.command("export")(export_command)
 app.command("backup")(backup_command)
 

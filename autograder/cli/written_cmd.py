@@ -1,0 +1,30 @@
+"""`course written SLUG`: the students' answers to a module's written questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from autograder.cli.common import console, course_from, user_errors
+
+
+def written_command(ctx: typer.Context,
+                    slug: str = typer.Argument(..., help="module slug"),
+                    out: Path = typer.Option(Path("written"), "--out",
+                                             help="folder for the <grade_id>.html pages, "
+                                                  "index.html and written-<slug>.csv")
+                    ) -> None:
+    """Collect every student's answer to each written question, plus a scores CSV to fill."""
+    from gradebook.store import open_gradebook
+    from gradebook.written import gather_written
+
+    with user_errors():
+        course = course_from(ctx)
+        course.module(slug)
+        engine = open_gradebook(course)
+        paths = gather_written(course, engine, slug, out)
+        pages = len(paths) - 2
+        console.print(f"{slug}: {pages} written question page(s) written to {out}")
+        for path in paths:
+            console.print(f"wrote {path}")
