@@ -119,6 +119,7 @@ def run_class(course: Course, root: Path) -> int:
         steps += [("collect", spec.slug, str(paths[f"submissions-{spec.slug}"]), "--times",
                    str(paths[f"worksheet-{spec.slug}"])),
                   ("grade", spec.slug, "-j", "2"),
+                  ("written", spec.slug, "--out", str(out / "written" / spec.slug)),
                   ("scores", "import", str(paths[f"written-{spec.slug}"]), "--component", "written",
                    "--slug", spec.slug)]
     steps += [("scores", "import", str(paths["presentation"]), "--component", "presentation"),
