@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from autograder.cli.main import app
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROSTER = ("id,name,email,lms_id\ns1,Ada Lovelace,ada@uni.de,101\ns2,Alan Turing,alan@uni.de,102\n"
+          "s3,Grace Hopper,grace@uni.de,103\n")
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -31,3 +33,17 @@ def course_cli():
         return runner.invoke(app, ["--config", str(config), *args], catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def book(tiny_course: Path):
+    """(course, engine): the tiny course with a gradebook and a roster of s1, s2, s3."""
+    from autograder.course_loader import load_course
+    from gradebook.roster import import_roster
+    from gradebook.store import open_gradebook
+
+    course = load_course(tiny_course / "course_config.py")
+    engine = open_gradebook(course)
+    (tiny_course / "students.csv").write_text(ROSTER)
+    import_roster(engine, tiny_course / "students.csv")
+    return course, engine

@@ -53,13 +53,12 @@ def add_scores(engine) -> None:
 
 
 @pytest.fixture
-def book(tiny_course):
-    course = load_course(tiny_course / "course_config.py")
-    engine = open_gradebook(course)
+def book(book, tiny_course):
+    """The shared gradebook (conftest.py), s3 without an LMS id, and the scores above."""
     (tiny_course / "students.csv").write_text(ROSTER)
-    import_roster(engine, tiny_course / "students.csv")
-    add_scores(engine)
-    return course, engine
+    import_roster(book[1], tiny_course / "students.csv")
+    add_scores(book[1])
+    return book
 
 
 def read_rows(path: Path) -> list[list[str]]:

@@ -24,17 +24,7 @@ from gradebook.models import AuditEntry, GradingRun, Student, Submission
 from gradebook.roster import import_roster
 from gradebook.store import open_gradebook
 
-ROSTER = "id,name,email,lms_id\ns1,Ada Lovelace,ada@uni.de,101\ns2,Alan Turing,alan@uni.de,102\n" \
-         "s3,Grace Hopper,grace@uni.de,103\n"
-
-
-@pytest.fixture
-def book(tiny_course):
-    course = load_course(tiny_course / "course_config.py")
-    engine = open_gradebook(course)
-    (tiny_course / "students.csv").write_text(ROSTER)
-    import_roster(engine, tiny_course / "students.csv")
-    return course, engine
+from conftest import ROSTER
 
 
 def _variant(tiny_course: Path, tag: str) -> bytes:
