@@ -11,7 +11,8 @@ from pathlib import Path
 from autograder.config import ConfigError
 from autograder.errors import UserError
 from autograder.layout import ModuleLayout
-from autograder.notebook_io import NotebookError, NotebookNode, dumps_notebook, nbgrader_meta, read_notebook
+from autograder.notebook_io import (NotebookError, NotebookNode, dumps_notebook,
+                                   is_written_answer, nbgrader_meta, read_notebook)
 
 
 def generate_stub(master: NotebookNode, slug: str, title: str = "") -> NotebookNode:
@@ -111,7 +112,6 @@ def written_points(master: NotebookNode) -> float:
     """Points of the master's manually graded answer cells (markdown grade+solution)."""
     total = 0.0
     for cell in master.cells:
-        meta = nbgrader_meta(cell)
-        if cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution"):
-            total += float(meta.get("points", 0) or 0)
+        if is_written_answer(cell):
+            total += float(nbgrader_meta(cell).get("points", 0) or 0)
     return total

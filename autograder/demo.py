@@ -61,10 +61,11 @@ def plant_bug(master: NotebookNode, mutant_source: str) -> NotebookNode:
     return nb
 
 
-def run(args: list[str]) -> int:
-    """Run one `course` command, echoing it the way a user would type it."""
+def run(args: list[str], config: Path | None = None) -> int:
+    """Run one `course` command (with `--config` when given), echoing it as typed."""
     console.print(f"\n[bold cyan]$ course {' '.join(args)}[/]")
-    return subprocess.call([sys.executable, "-m", "autograder.cli.main", *args])
+    options = ["--config", str(config)] if config else []
+    return subprocess.call([sys.executable, "-m", "autograder.cli.main", *options, *args])
 
 
 def main() -> int:

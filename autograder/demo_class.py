@@ -12,15 +12,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import random
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
 
 from autograder.config import Course
-from autograder.demo import plant_bug
+from autograder.demo import plant_bug, run
 from autograder.layout import module_layout
 from autograder.mutants import load_mutants
 from autograder.notebook_io import read_notebook, write_notebook
@@ -31,13 +29,6 @@ LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", 
         "Hamilton", "Shannon"]
 DEMO_BUGS = ("mask_inverted", "no_scaling")  # planted where a module has them
 console = Console(highlight=False)
-
-
-def course_cmd(config: Path, *args: str) -> int:
-    """Run `course --config CONFIG ...`, echoing it."""
-    console.print(f"\n[bold cyan]$ course {' '.join(args)}[/]")
-    return subprocess.call([sys.executable, "-m", "autograder.cli.main", "--config",
-                            str(config), *args])
 
 
 def build_class(course: Course, out: Path, n: int = 30, seed: int = 0) -> dict[str, Path]:
@@ -132,7 +123,7 @@ def run_class(course: Course, root: Path) -> int:
             steps += [("feedback", spec.slug, "--out", str(out / "feedback" / spec.slug)),
                       ("stats", spec.slug, "--out", str(out / "stats" / spec.slug))]
     for step in steps:
-        if course_cmd(config, *step) != 0:
+        if run(list(step), config) != 0:
             failures += 1
             console.print(f"[red]step failed:[/] course {' '.join(step)}")
     console.print(f"\n[bold]class demo outputs:[/] {out}")

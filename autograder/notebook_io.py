@@ -105,6 +105,13 @@ def nbgrader_meta(cell: NotebookNode) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def is_written_answer(cell: NotebookNode) -> bool:
+    """A manually graded written answer: a markdown cell nbgrader marks grade + solution."""
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "markdown" and bool(meta.get("grade")) \
+        and bool(meta.get("solution"))
+
+
 def cell_tags(cell: NotebookNode) -> list[str]:
     tags = cell.get("metadata", {}).get("tags", [])
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -82,7 +83,7 @@ class ForkPool:
             except GraderError as exc:
                 outcome = exc
             finally:
-                _rmtree(job.workdir)
+                shutil.rmtree(job.workdir, ignore_errors=True)
             self._finish(results, job.index, outcome, on_done)
         return [r for r in results if r is not None]
 
@@ -136,9 +137,3 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

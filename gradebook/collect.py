@@ -82,27 +82,23 @@ def read_times(path: Path, tz: str, students: list[Student]) -> dict[str, dateti
     123"); the time column `submitted_at`, `timestamp` or Moodle's "Last modified
     (submission)". Times without a zone are in the course's timezone.
     """
-    import csv
-
     import pandas as pd
 
-    try:
-        rows = list(csv.DictReader(Path(path).read_text(encoding="utf-8-sig").splitlines()))
-    except (FileNotFoundError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({type(exc).__name__}); give a UTF-8 CSV") from None
+    from gradebook.csv_input import read_csv
+
+    header, rows = read_csv(path, "the worksheet")
     if not rows:
         raise UserError(f"{path}: no rows")
-    cols = {c.strip().lower(): c for c in rows[0].keys() if c}
-    who = next((cols[c] for c in ("student_id", "id", "email", "email address", "lms_id",
-                                  "identifier") if c in cols), None)
-    when = next((cols[c] for c in ("submitted_at", "timestamp", "last modified (submission)")
-                 if c in cols), None)
+    who = next((c for c in ("student_id", "id", "email", "email address", "lms_id",
+                            "identifier") if c in header), None)
+    when = next((c for c in ("submitted_at", "timestamp", "last modified (submission)")
+                 if c in header), None)
     if who is None or when is None:
         raise UserError(f"{path}: needs a student column (student_id, email or identifier) and "
                         f"a time column (submitted_at or 'Last modified (submission)')")
     times: dict[str, datetime] = {}
-    for line, row in enumerate(rows, start=2):
-        raw = (row.get(when) or "").strip()
+    for line, row in rows:
+        raw = row.get(when, "")
         if not raw or raw == "-":
             continue
         matches = match_student(row.get(who) or "", students)

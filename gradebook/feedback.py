@@ -35,14 +35,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from autograder.config import Course
 from autograder.errors import UserError
 from gradebook.aggregate import due_datetime
-from gradebook.models import (Base, Extension, GradingRun, Module, PublishedModule, Student,
+from gradebook.models import (Extension, GradingRun, Module, PublishedModule, Student,
                               Submission)
-from gradebook.store import _actor, audit
-
-
-def ensure_tables(engine: Engine) -> None:
-    """Kept for callers: the table is part of the gradebook's schema (models + migrations)."""
-    Base.metadata.create_all(engine, tables=[PublishedModule.__table__])
+from gradebook.store import actor, audit
 
 
 # --- publication ---------------------------------------------------------------
@@ -52,20 +47,18 @@ def publish(engine: Engine, slug: str) -> bool:
 
     Idempotent: publishing again changes nothing and writes no second audit entry.
     """
-    ensure_tables(engine)
     with Session(engine) as session, session.begin():
         if session.get(Module, slug) is None:
             raise UserError(f"unknown module {slug!r} in the gradebook; is it in course_config.py?")
         if session.get(PublishedModule, slug) is not None:
             return False
-        session.add(PublishedModule(slug=slug, published_by=_actor()))
+        session.add(PublishedModule(slug=slug, published_by=actor()))
         audit(session, "publish", f"module {slug}", slug=slug)
     return True
 
 
 def is_published(engine: Engine, slug: str) -> bool:
     """Whether staff have published the module's results."""
-    ensure_tables(engine)
     with Session(engine) as session:
         return session.get(PublishedModule, slug) is not None
 

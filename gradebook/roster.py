@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from autograder.errors import UserError
 from gradebook.models import Student
+from gradebook.csv_input import read_csv
 from gradebook.store import audit
 
 REQUIRED = ("id", "name", "email")
@@ -30,22 +30,14 @@ class RosterRow:
 
 def read_roster(path: Path) -> list[RosterRow]:
     """Parse and validate the CSV; UserError naming the file, line and fix otherwise."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8; export the roster as CSV UTF-8") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    header, records = read_csv(path, "the roster")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}; the header must "
                         f"include {', '.join(REQUIRED)} (and optionally lms_id)")
     rows: list[RosterRow] = []
     first_line: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
-        rec = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    for line, rec in records:
         sid, name, email = rec.get("id", ""), rec.get("name", ""), rec.get("email", "")
         if not ID_RE.match(sid):
             raise UserError(f"{path} line {line}: student id {sid!r} is empty or has characters "

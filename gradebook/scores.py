@@ -51,6 +51,7 @@ from autograder.config import Course
 from autograder.errors import UserError
 from gradebook.models import (Extension, GradingRun, ManualScore, Module, Override, Student,
                               Submission)
+from gradebook.csv_input import read_csv
 from gradebook.store import audit
 
 PER_MODULE = ("written", "module_report")
@@ -150,19 +151,7 @@ def read_scores(path: Path, course: Course, component: str, slug: str | None,
         raise UserError(f"component {component} is not per module; leave out --slug {slug}")
     if slug:
         course.module(slug)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8; export the scores as CSV UTF-8") from None
-    lines = text.splitlines()
-    first = lines[0] if lines else ""
-    delimiter = ";" if ";" in first and "," not in first else ","
-    reader = csv.DictReader(lines, delimiter=delimiter)
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    header, records = read_csv(path, "the scores")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}; the header must "
@@ -172,9 +161,7 @@ def read_scores(path: Path, course: Course, component: str, slug: str | None,
     known_slugs = [m.slug for m in course.modules]
     rows: list[ScoreRow] = []
     first_line: dict[tuple[str, str | None], int] = {}
-    for line, raw in enumerate(reader, start=2):
-        rec = {(k or "").strip().lower(): (v or "").strip()
-               for k, v in raw.items() if isinstance(k, str)}
+    for line, rec in records:
         if not any(rec.values()):
             continue  # a blank row such as ",,,,"
         sid = rec.get("student_id", "")

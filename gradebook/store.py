@@ -42,10 +42,11 @@ def open_gradebook(course: Course) -> Engine:
 
 def audit(session: Session, action: str, entity: str, **detail: Any) -> None:
     """Append one audit entry in the caller's transaction."""
-    session.add(AuditEntry(actor=_actor(), action=action, entity=entity, detail=detail))
+    session.add(AuditEntry(actor=actor(), action=action, entity=entity, detail=detail))
 
 
-def _actor() -> str:
+def actor() -> str:
+    """Who is making the change (the login name), for audit entries."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

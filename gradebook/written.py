@@ -45,7 +45,8 @@ from sqlalchemy.orm import Session
 from autograder.config import Course
 from autograder.errors import UserError
 from autograder.layout import module_layout
-from autograder.notebook_io import NotebookError, NotebookNode, nbgrader_meta, parse_notebook
+from autograder.notebook_io import (NotebookError, NotebookNode, is_written_answer, nbgrader_meta,
+                                   parse_notebook)
 from gradebook.models import Blob, Student, Submission
 from gradebook.scores import default_max
 
@@ -84,12 +85,6 @@ def _no_hidden(text: str) -> str:
     return _HIDDEN.sub("", text)
 
 
-def _is_written(cell: NotebookNode) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "markdown" and bool(meta.get("grade")) \
-        and bool(meta.get("solution"))
-
-
 def _float(value: Any) -> float:
     try:
         return float(value or 0)
@@ -105,7 +100,7 @@ def written_questions(master: NotebookNode) -> list[WrittenQuestion]:
         source = _no_hidden(str(cell.get("source", "")))
         if cell.get("cell_type") != "markdown":
             continue
-        if not _is_written(cell):
+        if not is_written_answer(cell):
             previous_text = source.strip()
             continue
         meta = nbgrader_meta(cell)

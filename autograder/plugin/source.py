@@ -33,6 +33,7 @@ class SourceLoader:
         self.worker: Worker | None = None
         self._submission: Any = None
         self._reference: Any = None
+        self._sha256 = _sha256(self.submission_path)  # once: extra_data is rebuilt per test
 
     def default_master(self, suite_dir: Path) -> None:
         candidate = suite_dir / f"{suite_dir.name}.ipynb"
@@ -121,7 +122,7 @@ class SourceLoader:
     def extra_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "submission": str(self.submission_path) if self.submission_path else None,
-            "submission_sha256": _sha256(self.submission_path),
+            "submission_sha256": self._sha256,
             "dropped_cells": [], "extraction_problems": [], "load_errors": [],
             "integrity_flags": [],
         }
