@@ -107,7 +107,9 @@ def main(argv: list[str]) -> None:
     threads = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS")}
     cmd = [*drop_privileges(opts.uid)]
     if opts.kind == "bubblewrap":
-        cmd += bwrap_args(spec)
+        venv_fd = os.open(opts.venv, os.O_PATH | os.O_DIRECTORY)  # opened as root
+        os.set_inheritable(venv_fd, True)
+        cmd += bwrap_args(spec, venv_fd)
         for key, value in threads.items():
             cmd += ["--setenv", key, value]
         cmd.append("--")
