@@ -107,9 +107,7 @@ def main(argv: list[str]) -> None:
     threads = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS")}
     cmd = [*drop_privileges(opts.uid)]
     if opts.kind == "bubblewrap":
-        venv_fd = os.open(opts.venv, os.O_PATH | os.O_DIRECTORY)  # opened as root
-        os.set_inheritable(venv_fd, True)
-        cmd += bwrap_args(spec, venv_fd)
+        cmd += bwrap_args(spec)
         for key, value in threads.items():
             cmd += ["--setenv", key, value]
         cmd.append("--")

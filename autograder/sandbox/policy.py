@@ -79,18 +79,13 @@ def _usr_symlinks() -> list[str]:
     return args
 
 
-def bwrap_args(spec: SandboxSpec, venv_fd: int | None = None) -> list[str]:
-    """The bubblewrap part of the worker's command line (before `--` and the python).
-
-    With `venv_fd` (an O_PATH descriptor the root launcher opened), the venv is bound
-    from the descriptor: the unprivileged uid need not be able to walk the path to it
-    (a checkout under a 0700 folder, as `mktemp -d` makes, is still usable)."""
+def bwrap_args(spec: SandboxSpec) -> list[str]:
+    """The bubblewrap part of the worker's command line (before `--` and the python)."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--cap-drop", "ALL", "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr", *_usr_symlinks(),
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            *(["--ro-bind-fd", str(venv_fd), spec.venv] if venv_fd is not None
-              else ["--ro-bind", spec.venv, spec.venv])]
+            "--ro-bind", spec.venv, spec.venv]
     for etc in ("/etc/ld.so.cache", "/etc/localtime"):
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
