@@ -1,7 +1,12 @@
 # Two entry points for a newcomer: `make demo` and `make test`. Each sets itself up.
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
-VENV := .venv
+# The sandboxed worker runs as uid 65534 and must read the venv. Where that uid cannot
+# reach this checkout (e.g. a clone inside a 0700 folder), the venv lives under /var/tmp
+# and .venv links to it.
+VENV := $(shell if [ "$$(id -u)" != 0 ] || setpriv --reuid=65534 --regid=65534 --clear-groups \
+	test -x "$(CURDIR)" 2>/dev/null; then echo .venv; \
+	else echo /var/tmp/fdl-course-$$(echo "$(CURDIR)" | sha1sum | cut -c1-12)/venv; fi)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_CPU := torch==2.13.0
@@ -25,6 +30,8 @@ $(STAMP): pyproject.toml
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql \
 	    || echo ">> postgresql unavailable: tests/test_postgres.py will skip"; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if [ "$(VENV)" != .venv ]; then ln -sfn $(VENV) .venv; \
+	    echo ">> venv in $(VENV) (readable by the sandbox's uid); .venv links to it"; fi
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	    echo ">> GPU present: torch from the project's range"; \
 	else echo ">> no GPU: CPU $(TORCH_CPU)"; $(BIN)/pip install -q $(TORCH_CPU); fi
@@ -40,4 +47,4 @@ test: $(STAMP)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) .venv demo-output .pytest_cache

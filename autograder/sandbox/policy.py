@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,14 +25,24 @@ from autograder.config import SandboxLimits
 NOBODY = 65534
 
 
+def _venv() -> str:
+    """The virtual environment's real folder (`.venv` may be a link to it, see Makefile)."""
+    return os.path.realpath(sys.prefix)
+
+
+def _venv_python() -> str:
+    """The venv's interpreter under its real folder (not the interpreter it links to)."""
+    return os.path.join(_venv(), "bin", os.path.basename(sys.executable))
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """One worker's sandbox: its kind, limits and what it may read."""
 
     kind: str  # "bubblewrap" | "subprocess"
     limits: SandboxLimits
-    python: str = sys.executable  # the interpreter inside (the venv's, readable by `uid`)
-    venv: str = sys.prefix  # bound read-only
+    python: str = field(default_factory=_venv_python)  # the venv's, readable by `uid`
+    venv: str = field(default_factory=_venv)  # bound read-only
     uid: int = NOBODY
 
 
