@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 from autograder.config import SandboxLimits
 from autograder.engine import GradeRequest, run_suite
