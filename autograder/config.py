@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -169,6 +169,18 @@ class Course:
     def due_date(self, slug: str) -> date:
         """Calendar date on which the module is due (at `due_time`)."""
         return self.release_date(slug) + timedelta(days=self.module(slug).due_offset_days)
+
+    def release_at(self, slug: str) -> datetime:
+        """The instant the module opens: its release date at midnight, course zone."""
+        return datetime.combine(self.release_date(slug), time(0, 0), tzinfo=self.tz)
+
+    def due_at(self, slug: str) -> datetime:
+        """The module's due instant: its due date at `due_time`, course zone."""
+        return datetime.combine(self.due_date(slug), self.due_time, tzinfo=self.tz)
+
+    def cutoff_at(self, slug: str) -> datetime:
+        """After this instant no late submission counts (due + late.cutoff_days)."""
+        return self.due_at(slug) + timedelta(days=self.late.cutoff_days)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,7 +17,9 @@ from autograder.cli.feedback_cmd import feedback_command, publish_command, stats
 from autograder.cli.final_cmd import final_command
 from autograder.cli.grade_cmd import grade_command
 from autograder.cli.grade_notebook import grade_notebook_command
+from autograder.cli.release_cmd import release_command
 from autograder.cli.roster_cmd import app as roster_app
+from autograder.cli.schedule_cmd import schedule_command
 from autograder.cli.scores_cmd import app as scores_app
 from autograder.cli.scores_cmd import extend_command, override_command
 from autograder.cli.validate_cmd import validate_command
@@ -39,6 +41,8 @@ app.command("assign")(assign_command)
 app.command("grade-notebook")(grade_notebook_command)
 app.command("check")(check_command)
 app.command("validate")(validate_command)
+app.command("schedule")(schedule_command)
+app.command("release")(release_command)
 app.add_typer(roster_app, name="roster")
 app.command("collect")(collect_command)
 app.command("missing")(missing_command)

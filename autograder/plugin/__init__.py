@@ -28,19 +28,13 @@ import pytest
 
 from autograder import __version__
 from autograder.errors import GraderError, StudentError
+from autograder.plugin.markers import MARKERS
 from autograder.plugin.messages import CallTimeout, failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
 from autograder.config import SandboxLimits
 from autograder.plugin.source import SourceLoader
 from autograder.sandbox.policy import SandboxSpec, choose_kind
 
-MARKERS = {
-    "points(n)": "points the test is worth (a non-negative number)",
-    "visibility(v)": "who sees the test: visible, hidden, after_due_date or after_published",
-    "time_limit(seconds)": "wall-clock limit for the test's call (overrides --call-time-limit)",
-    "slow": "a training run; mutant runs may skip it with -m 'not slow'",
-    "gpu": "needs CUDA; skipped without it and may carry no points",
-}
 
 TRUSTED_SANDBOX = "none: trusted mode, student code ran inside the grading process"
 

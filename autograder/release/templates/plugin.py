@@ -1,0 +1,124 @@
+"""pytest plugin of a release bundle's checker: the fixtures and markers the public tests
+use, with the notebook read exactly as the course's grader reads it (the modules next to
+this file are copies of the grader's own extraction and loading code)."""
+
+from __future__ import annotations
+
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import StudentError
+from .extract import extract
+from .loader import load_blocks
+from .markers import MARKERS
+from .notebook_io import NotebookError, read_notebook
+from .server import _recipe
+from .view import SubmissionView
+
+
+check_key = pytest.StashKey["CheckPlugin"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fdl-check", "checking a notebook offline")
+    group.addoption("--notebook", type=Path, required=True, help="the notebook to check")
+    group.addoption("--stub", type=Path, required=True,
+                    help="the pristine stub: which cells are locked and which are answers")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, doc in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {doc}")
+    plugin = CheckPlugin(config.getoption("notebook"), config.getoption("stub"))
+    config.stash[check_key] = plugin
+    config.pluginmanager.register(plugin, "fdl-check")
+
+
+class CheckPlugin:
+    """Loads the notebook once and records one verdict per test."""
+
+    def __init__(self, notebook: Path, stub: Path) -> None:
+        self.notebook = notebook
+        self.stub = stub
+        self.verdicts: dict[str, str] = {}  # test name -> "passed" | "failed"
+        self.messages: dict[str, str] = {}
+        self._submission: Any = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        name = report.nodeid.split("::")[-1]
+        if report.when == "call" or report.failed:
+            if report.failed or name not in self.verdicts:
+                self.verdicts[name] = "passed" if report.passed else "failed"
+            if report.failed and name not in self.messages:
+                self.messages[name] = _message(report)
+
+    def load(self) -> Any:
+        if self._submission is None:
+            try:
+                nb = read_notebook(self.notebook)
+                extraction = extract(nb, read_notebook(self.stub))
+            except NotebookError as exc:
+                self._submission = StudentError(f"Your notebook could not be read: {exc}")
+            else:
+                folder = Path(tempfile.mkdtemp(prefix="fdl-check-"))
+                module_file = folder / "submission.py"
+                module_file.write_text(extraction.render(), encoding="utf-8")
+                loaded = load_blocks(module_file, "submission")
+                self._submission = SubmissionView(loaded, extraction.problems)
+        if isinstance(self._submission, StudentError):
+            raise StudentError(str(self._submission))
+        return self._submission
+
+    def print_summary(self) -> None:
+        passed = sum(v == "passed" for v in self.verdicts.values())
+        print(f"{self.notebook.name}: {passed}/{len(self.verdicts)} public checks passed")
+        for name, verdict in self.verdicts.items():
+            line = f"  {'PASS' if verdict == 'passed' else 'FAIL'}  {name}"
+            if name in self.messages:
+                line += f": {self.messages[name]}"
+            print(line)
+
+
+# --- fixtures: the same names and meaning as the course's grader ----------------------
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest) -> Any:
+    """Your definitions, as the grader sees them."""
+    return request.config.stash[check_key].load()
+
+
+@pytest.fixture(scope="session")
+def device() -> Any:
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.fixture(scope="session")
+def recipe() -> Any:
+    return lambda name, *args, **kwargs: _recipe(name, args, kwargs)
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> Any:
+    import numpy as np
+
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+def torch_rng(request: pytest.FixtureRequest) -> Any:
+    import torch
+
+    return torch.Generator().manual_seed(zlib.crc32(request.node.nodeid.encode()))
+
+
+def _message(report: pytest.TestReport) -> str:
+    """The assertion's own text (or the exception), one line."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    first = text.strip().splitlines()[0] if text.strip() else "failed"
+    return first.removeprefix("AssertionError: ")
