@@ -3,8 +3,9 @@
 Secrets of a module: the text of its solution regions (lines of code between
 `### BEGIN SOLUTION` / `### END SOLUTION` and model answers of written cells), its hidden
 suite (the file and its test names), its mutants, and the master notebook itself. A line
-counts as secret only if it is long enough to be specific and does not also appear in the
-master outside the solution regions or in the public tests (those are public on purpose).
+counts as secret only if it is long enough to be specific and does not also appear (even
+as part of a line) in the master outside the solution regions or in the public tests
+(those are public on purpose); it is found anywhere in a file, whitespace normalised.
 """
 
 from __future__ import annotations
@@ -68,12 +69,13 @@ def secrets_of(layout: ModuleLayout) -> Secrets:
                 public.add(normalise(line))
     for test in sorted(layout.public_src.glob("*.py")) if layout.public_src.is_dir() else []:
         public.update(normalise(line) for line in test.read_text(encoding="utf-8").splitlines())
+    public_text = " ".join(public)
     secrets.solution_lines = {line: label for line, label in secret.items()
-                              if len(line) >= MIN_LINE and line not in public}
+                              if len(line) >= MIN_LINE and line not in public_text}
     suite = layout.hidden_suite.read_text(encoding="utf-8") if layout.hidden_suite.is_file() else ""
-    public_text = "\n".join(p.read_text(encoding="utf-8") for p in layout.public_tests())
+    public_tests = "\n".join(p.read_text(encoding="utf-8") for p in layout.public_tests())
     secrets.hidden_names = {name for name in re.findall(r"^def (test_\w+)", suite, re.MULTILINE)
-                            if name not in public_text}
+                            if name not in public_tests}
     secrets.forbidden_files = {layout.hidden_suite.name}
     secrets.forbidden_files.update(f"{m.name}.py" for m in load_mutants(layout.mutants_dir))
     for path in (layout.master, layout.hidden_suite):
@@ -97,8 +99,8 @@ def scan(files: dict[str, bytes], secrets: Secrets) -> list[Leak]:
         for marker in MARKERS:
             if marker in text:
                 leaks.append(Leak(name, f"contains the marker {marker!r}"))
-        lines = {normalise(line) for line in text.splitlines()}
-        for line in sorted(lines & secrets.solution_lines.keys()):
+        flat = normalise(text)
+        for line in sorted(line for line in secrets.solution_lines if line in flat):
             leaks.append(Leak(name, f"contains solution text of cell "
                                     f"'{secrets.solution_lines[line]}': {line[:60]!r}"))
         for hidden in sorted(secrets.hidden_names):
