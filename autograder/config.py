@@ -39,6 +39,7 @@ class ModuleSpec:
     autograded_points: float  # sum of the hidden suite's `points` markers
     written_points: float  # sum of the master's manually graded answer cells
     weight: float  # weight of this module in the report score (weights sum to 1)
+    gpu: bool = False  # grade on a GPU where the executor has one (Slurm: --gres)
 
     def __post_init__(self) -> None:
         _require(bool(SLUG_RE.match(self.slug)),
@@ -111,6 +112,28 @@ class SandboxLimits:
 
 
 @dataclass(frozen=True)
+class SlurmConfig:
+    """How `course grade --executor slurm` submits its job array."""
+
+    partition: str = ""  # empty: the cluster's default partition
+    account: str = ""  # empty: the user's default account
+    workdir: str = ".grading/slurm"  # job folders; must be on a file system the nodes share
+    max_parallel: int = 32  # array tasks running at once (`--array=0-N%max_parallel`)
+    cpus_per_task: int = 2
+    gpu_gres: str = "gpu:1"  # `--gres` for modules with `gpu=True`
+    extra_args: tuple[str, ...] = ()  # more sbatch options, e.g. ("--qos=teaching",)
+    poll_seconds: float = 5.0  # how often squeue and the result files are checked
+
+    def __post_init__(self) -> None:
+        _require(self.max_parallel >= 1, "slurm.max_parallel must be at least 1")
+        _require(self.cpus_per_task >= 1, "slurm.cpus_per_task must be at least 1")
+        _require(self.poll_seconds > 0, "slurm.poll_seconds must be positive")
+        for arg in self.extra_args:
+            _require(arg.startswith("--"), f"slurm.extra_args: {arg!r} must be a long option "
+                                           f"such as '--qos=teaching'")
+
+
+@dataclass(frozen=True)
 class Course:
     """The whole course: schedule, modules, grading scheme, limits and storage."""
 
@@ -127,6 +150,7 @@ class Course:
     grade_scales: tuple[GradeScale, ...] = ()  # the first one is the default
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     database_url: str = "sqlite:///gradebook.db"  # relative sqlite paths: against root
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
     root: Path = Path(".")  # folder of course_config.py (set by the loader)
 
     def __post_init__(self) -> None:

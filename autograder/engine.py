@@ -49,6 +49,22 @@ class GradeRequest:
     threads: int | None = 1
 
 
+def request_to_json(req: GradeRequest) -> dict[str, Any]:
+    """A request as plain JSON data (for executors that grade in other processes/hosts)."""
+    data = dataclasses.asdict(req)
+    data["suite"] = [str(p) for p in req.suite]
+    data["submission"], data["master"] = str(req.submission), str(req.master)
+    return data
+
+
+def request_from_json(data: dict[str, Any]) -> GradeRequest:
+    fields = dict(data)
+    fields["suite"] = [Path(p) for p in data["suite"]]
+    fields["submission"], fields["master"] = Path(data["submission"]), Path(data["master"])
+    fields["limits"] = SandboxLimits(**data["limits"])
+    return GradeRequest(**fields)
+
+
 @dataclass
 class GradeOutcome:
     """A completed grading: the results document and the pytest log."""
@@ -68,6 +84,14 @@ class GradeOutcome:
 
     def failed_tests(self) -> set[str]:
         return {t["name"] for t in self.results["tests"] if t["status"] != "passed"}
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GradeOutcome":
+        return cls(results=data["results"], log=data.get("log", ""),
+                   wall_time=float(data.get("wall_time", 0.0)), notes=list(data.get("notes", [])))
 
 
 def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]:

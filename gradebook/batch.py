@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from autograder.engine import GradeOutcome, GradeRequest
+from autograder.errors import UserError
+from autograder.executors import NAMES, Executor
 from autograder.layout import module_layout
 from autograder.pool import ForkPool
 from autograder.suite_hash import suite_hash
@@ -61,8 +63,11 @@ def pending(engine: Engine, slug: str, current_hash: str, regrade: bool) -> list
 
 def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
                 regrade: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> BatchSummary:
-    """Grade what is pending; `progress(done, total)` after each submission."""
+                progress: Callable[[int, int], None] | None = None,
+                executor: str = "local",
+                note: Callable[[str], None] | None = None) -> BatchSummary:
+    """Grade what is pending with the named executor (`local`, `slurm` or `dask`);
+    `progress(done, total)` after each submission, `note(line)` for executor news."""
     layout = module_layout(course, slug)
     layout.require("master", "hidden_suite")
     current = suite_hash(layout, course.sandbox)
@@ -71,7 +76,8 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
     started = time.monotonic()
     if not todo:
         return summary
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    threads = (course.slurm.cpus_per_task if executor == "slurm"
+               else max(1, (os.cpu_count() or 1) // max(1, workers)))
     with tempfile.TemporaryDirectory(prefix=f"batch-{slug}-") as tmp:
         requests = []
         with Session(engine) as session:
@@ -98,8 +104,8 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
             if progress:
                 progress(done, len(todo))
 
-        preload = ("numpy", "torch") if _uses_torch(layout.hidden_suite) else ("numpy",)
-        ForkPool(workers=workers, preload=preload).grade_all(requests, on_done)
+        _executor(course, slug, executor, workers, layout.hidden_suite, note
+                  ).grade_all(requests, on_done)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -111,6 +117,23 @@ def _commit(engine: Engine, slug: str, sha: str, current: str, outcome: GradeOut
                                result=outcome.results, log=outcome.log[-5000:]))
         audit(session, "grade", f"notebook {sha[:12]} / {slug}", score=outcome.score,
               max_score=outcome.max_score, suite_hash=current)
+
+
+def _executor(course: Course, slug: str, name: str, workers: int, suite: Path,
+              note: Callable[[str], None] | None) -> Executor:
+    if name == "local":
+        preload = ("numpy", "torch") if _uses_torch(suite) else ("numpy",)
+        return ForkPool(workers=workers, preload=preload)
+    if name == "slurm":
+        from autograder.executors.slurm import SlurmExecutor
+
+        return SlurmExecutor(course.slurm, course.resolve(course.slurm.workdir), slug,
+                             gpu=course.module(slug).gpu, progress_note=note)
+    if name == "dask":
+        from autograder.executors.dask import DaskExecutor
+
+        return DaskExecutor(workers=workers)
+    raise UserError(f"unknown executor {name!r}; choose one of {', '.join(NAMES)}")
 
 
 def _uses_torch(suite: Path) -> bool:

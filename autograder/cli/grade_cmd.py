@@ -14,7 +14,11 @@ def grade_command(ctx: typer.Context,
                   workers: int = typer.Option(2, "--workers", "-j", min=1,
                                               help="submissions graded at once"),
                   regrade: bool = typer.Option(False, help="also grade notebooks whose latest "
-                                               "result came from an older suite")) -> None:
+                                               "result came from an older suite"),
+                  executor: str = typer.Option("local", "--executor", "-e",
+                                               help="local (this machine), slurm (one job "
+                                                    "array) or dask (a dask.distributed "
+                                                    "cluster)")) -> None:
     """Grade pending submissions; safe to interrupt and run again."""
     from gradebook.batch import grade_batch
     from gradebook.store import open_gradebook
@@ -32,7 +36,7 @@ def grade_command(ctx: typer.Context,
                 bar.update(task, completed=done, total=total)
 
             summary = grade_batch(course, engine, slug, workers=workers, regrade=regrade,
-                                  progress=progress)
+                                  progress=progress, executor=executor, note=bar.console.print)
         table = Table(title=f"course grade {slug}")
         for col in ("to grade", "graded", "failed to grade", "integrity flags", "mean score", "time (s)"):
             table.add_column(col, justify="right")
