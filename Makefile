@@ -21,14 +21,16 @@ $(STAMP): pyproject.toml
 	@if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
 	    echo ">> installing python3-venv from Debian"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; fi
-	@if ! command -v bwrap >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo ">> installing bubblewrap from Debian (the grading sandbox)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap \
-	    || echo ">> bubblewrap unavailable: grading falls back to a plain subprocess"; fi
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo ">> installing postgresql from Debian (gradebook tests on a real server)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql \
-	    || echo ">> postgresql unavailable: tests/test_postgres.py will skip"; fi
+	@if [ "$$(id -u)" = 0 ]; then \
+	    need=""; \
+	    command -v bwrap >/dev/null 2>&1 || need="$$need bubblewrap"; \
+	    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
+	    command -v slurmctld >/dev/null 2>&1 || need="$$need slurm-wlm"; \
+	    command -v munged >/dev/null 2>&1 || need="$$need munge"; \
+	    if [ -n "$$need" ]; then \
+	        echo ">> installing from Debian:$$need (sandbox, PostgreSQL and Slurm tests)"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need \
+	        || echo ">> some of$$need unavailable: their tests skip with the reason"; fi; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if [ "$(VENV)" != .venv ]; then ln -sfn $(VENV) .venv; \
 	    echo ">> venv in $(VENV) (readable by the sandbox's uid); .venv links to it"; fi

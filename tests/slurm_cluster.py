@@ -100,6 +100,15 @@ class SlurmCluster:
                            f"{(root / 'log' / 'slurmctld.log').read_text()[-1500:]}")
 
     def stop(self) -> None:
+        """Cancel what is left, then stop slurmd, slurmctld and munged."""
+        subprocess.run(["scancel", "--full", "--user=root"], env=self.env, capture_output=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            out = subprocess.run(["squeue", "--noheader"], env=self.env, capture_output=True,
+                                 text=True)
+            if out.returncode != 0 or not out.stdout.strip():
+                break
+            time.sleep(0.2)
         for pidfile in (self.root / "run" / "slurmd.pid", self.root / "run" / "slurmctld.pid",
                         self.root / "munge" / "munged.pid"):
             try:
