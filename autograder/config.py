@@ -111,6 +111,27 @@ class SandboxLimits:
                  "sandbox.wall_seconds_per_call must not exceed wall_seconds_per_submission")
 
 
+BACKENDS = ("auto", "local", "docker", "apptainer")
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    """The worker container of the docker and apptainer backends (docker/Dockerfile)."""
+
+    backend: str = "auto"  # auto: docker with a GPU where both exist, else local
+    image: str = "fdl-course-worker:latest"  # docker image (`course image build`)
+    sif: str = "images/fdl-course-worker.sif"  # Apptainer image, relative to the config
+    gpus: str = "all"  # "all", device ids "0,1", or "" for none
+    cpus: float = 2.0  # CPU share of one container
+
+    def __post_init__(self) -> None:
+        _require(self.backend in BACKENDS,
+                 f"container.backend {self.backend!r} must be one of {', '.join(BACKENDS)}")
+        _require(self.cpus > 0, "container.cpus must be positive")
+        _require(re.fullmatch(r"|all|\d+(,\d+)*", self.gpus) is not None,
+                 f"container.gpus {self.gpus!r} must be 'all', device ids like '0,1', or ''")
+
+
 @dataclass(frozen=True)
 class SlurmConfig:
     """How `course grade --executor slurm` submits its job array."""
@@ -151,6 +172,7 @@ class Course:
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     database_url: str = "sqlite:///gradebook.db"  # relative sqlite paths: against root
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
+    container: ContainerConfig = field(default_factory=ContainerConfig)
     root: Path = Path(".")  # folder of course_config.py (set by the loader)
 
     def __post_init__(self) -> None:

@@ -40,7 +40,10 @@ class GradeRequest:
     marker_expr: str | None = None  # e.g. "not slow" for mutant runs
     device: str = "auto"
     mode: str = "sandboxed"  # or "trusted": student code in the grading process (mutants)
-    sandbox_kind: str = "auto"  # bubblewrap where it works, else a plain subprocess
+    sandbox_kind: str = "auto"  # bubblewrap where it works, else a plain subprocess;
+    # or "docker" / "apptainer": the worker runs in `image` with `gpus`
+    image: str = ""
+    gpus: str = ""
     startup_grace_s: float = STARTUP_GRACE_S  # added to the per-submission wall limit
     # intra-op threads of the grading process and its worker. 1 by default: torch's
     # threads busy-wait, and on a loaded machine (parallel gradings, a TA's other work) two
@@ -111,6 +114,8 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
     if req.mode == "sandboxed":
         cmd += ["--grading-mode", "sandboxed", "--sandbox-kind", req.sandbox_kind,
                 "--sandbox-limits", json.dumps(dataclasses.asdict(req.limits))]
+        if req.sandbox_kind in ("docker", "apptainer"):
+            cmd += ["--container-image", req.image, "--gpus", req.gpus]
     if req.marker_expr:
         cmd += ["-m", req.marker_expr]
     return cmd

@@ -26,6 +26,7 @@ from autograder.engine import GradeOutcome, GradeRequest
 from autograder.errors import UserError
 from autograder.executors import NAMES, Executor
 from autograder.layout import module_layout
+from autograder.sandbox.backends import resolve_backend
 from autograder.pool import ForkPool
 from autograder.suite_hash import suite_hash
 from gradebook.models import Blob, GradingRun, Submission
@@ -65,12 +66,14 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
                 regrade: bool = False,
                 progress: Callable[[int, int], None] | None = None,
                 executor: str = "local",
-                note: Callable[[str], None] | None = None) -> BatchSummary:
+                note: Callable[[str], None] | None = None,
+                backend: str | None = None) -> BatchSummary:
     """Grade what is pending with the named executor (`local`, `slurm` or `dask`);
     `progress(done, total)` after each submission, `note(line)` for executor news."""
     layout = module_layout(course, slug)
     layout.require("master", "hidden_suite")
     current = suite_hash(layout, course.sandbox)
+    chosen = resolve_backend(course, backend)
     todo = pending(engine, slug, current, regrade)
     summary = BatchSummary(to_grade=len(todo))
     started = time.monotonic()
@@ -86,7 +89,9 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
                 path.write_bytes(session.get(Blob, sha).content)
                 requests.append(GradeRequest(suite=[layout.hidden_suite], submission=path,
                                              master=layout.master, limits=course.sandbox,
-                                             suite_hash=current, threads=threads))
+                                             suite_hash=current, threads=threads,
+                                             sandbox_kind=chosen.sandbox_kind,
+                                             image=chosen.image, gpus=chosen.gpus))
         done = 0
 
         def on_done(index: int, outcome: GradeOutcome | Exception) -> None:

@@ -47,3 +47,28 @@ def book(tiny_course: Path):
     (tiny_course / "students.csv").write_text(ROSTER)
     import_roster(engine, tiny_course / "students.csv")
     return course, engine
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory):
+    """A private dockerd with the worker image imported; DOCKER_HOST points at it."""
+    import os
+
+    from docker_engine import DockerEngine, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    engine = DockerEngine.start(tmp_path_factory.mktemp("docker"))
+    old = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = engine.env["DOCKER_HOST"]
+    from autograder.sandbox.containers import docker_usable
+
+    docker_usable.cache_clear()
+    yield engine
+    if old is None:
+        os.environ.pop("DOCKER_HOST", None)
+    else:
+        os.environ["DOCKER_HOST"] = old
+    docker_usable.cache_clear()
+    engine.stop()

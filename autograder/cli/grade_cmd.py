@@ -18,7 +18,11 @@ def grade_command(ctx: typer.Context,
                   executor: str = typer.Option("local", "--executor", "-e",
                                                help="local (this machine), slurm (one job "
                                                     "array) or dask (a dask.distributed "
-                                                    "cluster)")) -> None:
+                                                    "cluster)"),
+                  backend: str = typer.Option(None, "--backend",
+                                              help="where student code runs: local, docker, "
+                                                   "apptainer or auto (default: the config's "
+                                                   "container.backend)")) -> None:
     """Grade pending submissions; safe to interrupt and run again."""
     from gradebook.batch import grade_batch
     from gradebook.store import open_gradebook
@@ -36,7 +40,8 @@ def grade_command(ctx: typer.Context,
                 bar.update(task, completed=done, total=total)
 
             summary = grade_batch(course, engine, slug, workers=workers, regrade=regrade,
-                                  progress=progress, executor=executor, note=bar.console.print)
+                                  progress=progress, executor=executor, note=bar.console.print,
+                                  backend=backend)
         table = Table(title=f"course grade {slug}")
         for col in ("to grade", "graded", "failed to grade", "integrity flags", "mean score", "time (s)"):
             table.add_column(col, justify="right")

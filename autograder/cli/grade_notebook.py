@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from autograder.cli.report import print_results
 from autograder.engine import GradeRequest, run_suite
 from autograder.errors import UserError
 from autograder.layout import module_layout
+from autograder.sandbox.backends import resolve_backend
 from autograder.suite_hash import suite_hash
 
 
@@ -24,6 +26,9 @@ def grade_notebook_command(
     trusted: bool = typer.Option(False, "--trusted/--sandboxed",
                                  help="trusted: student code runs in the grading process "
                                       "(fast, no isolation); default: a sandboxed worker"),
+    backend: str = typer.Option(None, "--backend",
+                                help="local, docker, apptainer or auto (default: "
+                                     "course_config.py's container.backend)"),
 ) -> None:
     """Grade one notebook; exit 0 when grading completed, whatever the score."""
     with user_errors():
@@ -38,6 +43,10 @@ def grade_notebook_command(
                                master=layout.master, limits=course.sandbox,
                                suite_hash=suite_hash(layout, course.sandbox), device=device,
                                mode="trusted" if trusted else "sandboxed")
+        if not trusted:
+            chosen = resolve_backend(course, backend)
+            request = dataclasses.replace(request, sandbox_kind=chosen.sandbox_kind,
+                                          image=chosen.image, gpus=chosen.gpus)
         outcome = run_suite(request)
         print_results(outcome.results, f"{slug}: {notebook.name}")
         if results is not None:

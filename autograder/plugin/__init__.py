@@ -33,6 +33,7 @@ from autograder.plugin.messages import CallTimeout, failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
 from autograder.config import SandboxLimits
 from autograder.plugin.source import SourceLoader
+from autograder.sandbox.containers import CONTAINER_KINDS, ContainerSpec
 from autograder.sandbox.policy import SandboxSpec, choose_kind
 
 
@@ -59,7 +60,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grading-mode", default="trusted", choices=("trusted", "sandboxed"),
                     help="sandboxed: student code runs in a sandboxed worker process")
     group.addoption("--sandbox-kind", default="auto",
-                    choices=("auto", "bubblewrap", "subprocess"))
+                    choices=("auto", "bubblewrap", "subprocess", "docker", "apptainer"))
+    group.addoption("--container-image", default="",
+                    help="docker image or Apptainer .sif of the worker (container kinds)")
+    group.addoption("--gpus", default="", help="GPUs for a container worker: all, 0,1 or none")
     group.addoption("--sandbox-limits", default="",
                     help="JSON of SandboxLimits fields for the worker (default: the schema's)")
 
@@ -201,7 +205,8 @@ class GradingPlugin:
             "grader_errors": self.grader_errors,
             "suite_hash": self.config.getoption("suite_hash"),
             "engine_version": __version__,
-            "backend": "local",
+            "backend": (self.sandbox.kind if self.sandbox and self.sandbox.kind in CONTAINER_KINDS
+                        else "local"),
             "sandbox": self.sandbox.kind if self.sandbox else TRUSTED_SANDBOX,
             "device": self._device_name(),
             "skipped": self.skipped,
@@ -287,7 +292,14 @@ def _sandbox_spec(config: pytest.Config) -> SandboxSpec | None:
         limits = SandboxLimits(**json.loads(raw)) if raw else SandboxLimits()
     except (ValueError, TypeError) as exc:
         raise pytest.UsageError(f"--sandbox-limits: {exc}") from None
-    return SandboxSpec(kind=choose_kind(config.getoption("sandbox_kind")), limits=limits)
+    kind = choose_kind(config.getoption("sandbox_kind"))
+    container = None
+    if kind in CONTAINER_KINDS:
+        image = config.getoption("container_image")
+        if not image:
+            raise pytest.UsageError(f"--sandbox-kind {kind} needs --container-image")
+        container = ContainerSpec(image=image, name="fdl-grade", gpus=config.getoption("gpus"))
+    return SandboxSpec(kind=kind, limits=limits, container=container)
 
 
 def _record_for(item: pytest.Item) -> TestRecord:

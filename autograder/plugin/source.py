@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tempfile
 from pathlib import Path
@@ -67,7 +68,15 @@ class SourceLoader:
             module_file.write_text(self.extraction.render(), encoding="utf-8")
             problems = self.extraction.problems
         if self.sandbox is not None:
-            self.worker = Worker(self.sandbox, module_file.read_text(encoding="utf-8"))
+            spec = self.sandbox
+            if spec.container is not None:  # only the extracted module, read-only
+                mount = self.workdir / "mount"
+                mount.mkdir(exist_ok=True)
+                (mount / "submission.py").write_text(module_file.read_text(encoding="utf-8"))
+                mount.chmod(0o755)
+                spec = dataclasses.replace(spec, container=dataclasses.replace(
+                    spec.container, submission_dir=str(mount)))
+            self.worker = Worker(spec, module_file.read_text(encoding="utf-8"))
             self.worker.load_timeout = min(STARTUP_TIMEOUT_S,
                                            self.sandbox.limits.wall_seconds_per_submission)
             self.worker.ensure(STARTUP_TIMEOUT_S)

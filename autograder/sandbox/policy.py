@@ -21,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.config import SandboxLimits
+from autograder.sandbox.containers import CONTAINER_KINDS, ContainerSpec, apptainer_command, \
+    docker_command
 
 NOBODY = 65534
 
@@ -39,11 +41,12 @@ def _venv_python() -> str:
 class SandboxSpec:
     """One worker's sandbox: its kind, limits and what it may read."""
 
-    kind: str  # "bubblewrap" | "subprocess"
+    kind: str  # "bubblewrap" | "subprocess" | "docker" | "apptainer"
     limits: SandboxLimits
     python: str = field(default_factory=_venv_python)  # the venv's, readable by `uid`
     venv: str = field(default_factory=_venv)  # bound read-only
     uid: int = NOBODY
+    container: ContainerSpec | None = None  # docker and apptainer kinds only
 
 
 @lru_cache(maxsize=1)
@@ -61,10 +64,10 @@ def bubblewrap_works() -> bool:
 
 
 def choose_kind(requested: str = "auto") -> str:
-    """`auto` -> bubblewrap when it works here, else subprocess."""
+    """`auto` -> bubblewrap when it works here, else subprocess; containers as asked."""
     if requested == "auto":
         return "bubblewrap" if bubblewrap_works() else "subprocess"
-    if requested not in ("bubblewrap", "subprocess"):
+    if requested not in ("bubblewrap", "subprocess", *CONTAINER_KINDS):
         raise ValueError(f"unknown sandbox kind {requested!r}")
     return requested
 
@@ -105,9 +108,15 @@ def bwrap_args(spec: SandboxSpec) -> list[str]:
     return args
 
 
-def launch_prefix(spec: SandboxSpec) -> list[str]:
-    """How execnet starts the worker: our launcher (limits), then the sandbox."""
+def launch_prefix(spec: SandboxSpec, grace_s: float = 30.0) -> list[str]:
+    """How execnet starts the worker: our launcher (limits), then the sandbox; or the
+    container command for the container kinds."""
     lim = spec.limits
+    if spec.kind in CONTAINER_KINDS:
+        if spec.container is None:
+            raise ValueError(f"sandbox kind {spec.kind} needs a container image")
+        build = docker_command if spec.kind == "docker" else apptainer_command
+        return build(spec.container, lim, lim.wall_seconds_per_submission + grace_s)
     return [spec.python, "-m", "autograder.sandbox.launch", "--kind", spec.kind,
             "--memory-mb", str(lim.memory_mb), "--pids", str(lim.max_processes),
             "--cpu-seconds", str(lim.cpu_seconds), "--file-size-mb", str(lim.max_file_size_mb),

@@ -11,10 +11,13 @@ a restart are gone, and using one says so.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import inspect
 import io
+import subprocess
 import sys
 import time
+import uuid
 from typing import Any
 
 import execnet
@@ -22,6 +25,7 @@ import execnet
 from autograder import loader as loader_module
 from autograder.errors import StudentError
 from autograder.plugin.messages import CallTimeout
+from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix
 from autograder.worker import server as server_module
 
@@ -73,6 +77,10 @@ class Worker:
 
     # --- lifecycle -----------------------------------------------------------
     def _spawn(self) -> None:
+        if self.spec.container is not None:  # a fresh container name per start
+            container = dataclasses.replace(self.spec.container,
+                                            name=f"fdl-grade-{uuid.uuid4().hex[:12]}")
+            self.spec = dataclasses.replace(self.spec, container=container)
         python = " ".join(launch_prefix(self.spec))
         self._gateway = execnet.makegateway(f"popen//python={python}//dont_write_bytecode")
         self._channel = self._gateway.remote_exec(inspect.getsource(server_module))
@@ -112,6 +120,10 @@ class Worker:
                 gateway.exit()
             except Exception:  # noqa: BLE001
                 pass
+            kill = kill_command(self.spec.kind, self.spec.container) \
+                if self.spec.container is not None else None
+            if kill:  # the container outlives its docker client
+                subprocess.run(kill, capture_output=True, timeout=30)
 
     def ensure(self, timeout: float) -> None:
         if self._gateway is None:
