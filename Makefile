@@ -27,8 +27,9 @@ $(STAMP): pyproject.toml
 	    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$$need postgresql"; \
 	    command -v slurmctld >/dev/null 2>&1 || need="$$need slurm-wlm"; \
 	    command -v munged >/dev/null 2>&1 || need="$$need munge"; \
+	    command -v dockerd >/dev/null 2>&1 || need="$$need docker.io"; \
 	    if [ -n "$$need" ]; then \
-	        echo ">> installing from Debian:$$need (sandbox, PostgreSQL and Slurm tests)"; \
+	        echo ">> installing from Debian:$$need (sandbox; PostgreSQL, Slurm and Docker tests)"; \
 	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need \
 	        || echo ">> some of$$need unavailable: their tests skip with the reason"; fi; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_docker_command_line():
     assert docker_command(spec, LIMITS, 330) == [
         "docker", "run", "--interactive", "--rm", "--name", "fdl-grade-abc",
         "--network", "none", "--read-only",
-        "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777",
+        "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777,uid=65534,gid=65534",
         "--memory", "4096m", "--memory-swap", "4096m", "--pids-limit", "64", "--cpus", "4",
         "--ulimit", "fsize=67108864", "--ulimit", "core=0", "--cap-drop", "ALL",
         "--security-opt", "no-new-privileges", "--user", "65534:65534",
@@ -114,4 +115,7 @@ def test_grading_through_a_real_docker_engine(tiny_course, course_cli, docker_en
     doc = json.loads(out.read_text())
     assert doc["score"] == doc["max_score"] == 10
     assert doc["extra_data"]["backend"] == "docker" and doc["extra_data"]["sandbox"] == "docker"
+    deadline = time.monotonic() + 20  # --rm removes them asynchronously
+    while docker_engine.containers() and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert docker_engine.containers() == [], "every worker container must be gone"

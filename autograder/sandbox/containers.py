@@ -23,6 +23,7 @@ from autograder.config import SandboxLimits
 
 CONTAINER_KINDS = ("docker", "apptainer")
 SUBMISSION_MOUNT = "/submission"
+WORKER_UID = 65534  # nobody, as in the local sandbox
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,13 @@ def docker_command(spec: ContainerSpec, limits: SandboxLimits, wall_seconds: flo
     """`docker run` for one worker (execnet adds the interpreter's arguments)."""
     cmd = ["docker", "run", "--interactive", "--rm", "--name", spec.name,
            "--network", "none", "--read-only",
-           "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.max_file_size_mb * 4}m,mode=1777",
+           "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.max_file_size_mb * 4}m,mode=1777,"
+                      f"uid={WORKER_UID},gid={WORKER_UID}",  # owned: some engines drop mode
            "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
            "--pids-limit", str(limits.max_processes), "--cpus", f"{spec.cpus:g}",
            "--ulimit", f"fsize={limits.max_file_size_mb * 1024 * 1024}",
            "--ulimit", "core=0", "--cap-drop", "ALL",
-           "--security-opt", "no-new-privileges", "--user", "65534:65534",
+           "--security-opt", "no-new-privileges", "--user", f"{WORKER_UID}:{WORKER_UID}",
            "--env", "HOME=/tmp", "--env", "MPLBACKEND=Agg", "--env", "PYTHONDONTWRITEBYTECODE=1",
            "--workdir", "/tmp", "--log-driver", "none"]
     if spec.gpus:
