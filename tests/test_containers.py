@@ -119,3 +119,42 @@ def test_grading_through_a_real_docker_engine(tiny_course, course_cli, docker_en
     while docker_engine.containers() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert docker_engine.containers() == [], "every worker container must be gone"
+
+
+def test_image_build_commands(tiny_course, course_cli):
+    from autograder.cli.image_cmd import build_commands
+
+    course = load_course(tiny_course / "course_config.py")
+    assert build_commands(course, apptainer=True) == [
+        ["docker", "build", "--file", "docker/Dockerfile", "--tag", "fdl-course-worker:latest", "."],
+        ["apptainer", "build", "--force", str(tiny_course / "images" / "fdl-course-worker.sif"),
+         "docker/apptainer.def"]]
+    result = course_cli(tiny_course / "course_config.py", "image", "build", "--dry-run")
+    assert result.exit_code == 0 and "$ docker build --file docker/Dockerfile" in result.output
+
+
+def test_image_check_findings():
+    from autograder.cli.image_cmd import check_findings
+
+    good = {"uid": 65534, "network": "blocked", "root": "read-only", "tmp": "writable",
+            "imports": {"numpy": "2.0"}, "cuda": True}
+    assert check_findings(good, "all") == []
+    bad = {"uid": 0, "network": "open", "root": "writable", "tmp": "not writable",
+           "imports": {"torch": "MISSING: ModuleNotFoundError"}, "cuda": False}
+    assert len(check_findings(bad, "all")) == 6
+
+
+@pytest.mark.integration
+def test_image_check_on_the_real_engine(tiny_course, course_cli, docker_engine):
+    config = tiny_course / "course_config.py"
+    text = config.read_text().replace(
+        "from autograder.config import Course,", "from autograder.config import ContainerConfig, Course,")
+    text = text.replace('    database_url="sqlite:///tiny.db",',
+                        f'    database_url="sqlite:///tiny.db",\n'
+                        f'    container=ContainerConfig(image="{docker_engine.image}", gpus=""),')
+    config.write_text(text)
+    ok = course_cli(config, "image", "check", "--require", "numpy")
+    assert ok.exit_code == 0, ok.output
+    assert '"network": "blocked"' in ok.output and '"root": "read-only"' in ok.output
+    missing = course_cli(config, "image", "check", "--require", "numpy,torch")
+    assert missing.exit_code == 2 and "torch: MISSING" in missing.output
