@@ -17,6 +17,7 @@ from autograder.cli.feedback_cmd import feedback_command, publish_command, stats
 from autograder.cli.final_cmd import final_command
 from autograder.cli.grade_cmd import grade_command
 from autograder.cli.grade_notebook import grade_notebook_command
+from autograder.cli.gradescope_cmd import gradescope_command
 from autograder.cli.image_cmd import app as image_app
 from autograder.cli.release_cmd import release_command
 from autograder.cli.roster_cmd import app as roster_app
@@ -45,6 +46,7 @@ app.command("validate")(validate_command)
 app.command("schedule")(schedule_command)
 app.command("release")(release_command)
 app.add_typer(image_app, name="image")
+app.command("gradescope")(gradescope_command)
 app.add_typer(roster_app, name="roster")
 app.command("collect")(collect_command)
 app.command("missing")(missing_command)

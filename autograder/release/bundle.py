@@ -62,13 +62,15 @@ def bundle_files(course: Course, slug: str) -> dict[str, bytes]:
     return files
 
 
-def zip_bytes(root: str, files: dict[str, bytes]) -> bytes:
-    """A deterministic zip: sorted members under `root/`, fixed times and permissions."""
+def zip_bytes(root: str, files: dict[str, bytes], executable: frozenset[str] = frozenset()
+              ) -> bytes:
+    """A deterministic zip: sorted members under `root/` (or at the top when root is
+    empty), fixed times and permissions (0755 for the `executable` names)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
-            info = zipfile.ZipInfo(f"{root}/{name}", ZIP_TIME)
-            info.external_attr = 0o644 << 16
+            info = zipfile.ZipInfo(f"{root}/{name}" if root else name, ZIP_TIME)
+            info.external_attr = (0o755 if name in executable else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, files[name])
     return buffer.getvalue()
