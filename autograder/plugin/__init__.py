@@ -246,6 +246,9 @@ def device(request: pytest.FixtureRequest) -> Any:
     if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
             raise GraderError("--grading-device cuda given but CUDA is not available")
+        # comparisons against float32 references: TF32 matmuls differ by ~1e-3
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
         return torch.device("cuda")
     return torch.device("cpu")
 

@@ -100,6 +100,12 @@ def _recipe(name, args, kwargs):
         import torch
 
         return torch.Generator().manual_seed(int(args[0]))
+    if name == "flop_count":  # (fn, *args): matmul/conv flops of fn(*args), counted here
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter:
+            args[0](*args[1:], **kwargs)
+        return int(counter.get_total_flops())
     if name.startswith("torch.nn.functional."):
         import torch.nn.functional as F
 
