@@ -12,6 +12,7 @@ from autograder.cli.assign_cmd import assign_command
 from autograder.cli.check import check_command
 from autograder.cli.common import EXIT_GRADER, err_console
 from autograder.cli.collect_cmd import collect_command, missing_command
+from autograder.cli.doctor_cmd import doctor_command
 from autograder.cli.export_cmd import backup_command, export_command
 from autograder.cli.feedback_cmd import feedback_command, publish_command, stats_command
 from autograder.cli.final_cmd import final_command
@@ -61,6 +62,7 @@ app.command("stats")(stats_command)
 app.command("written")(written_command)
 app.command("export")(export_command)
 app.command("backup")(backup_command)
+app.command("doctor")(doctor_command)
 
 
 def main() -> None:
