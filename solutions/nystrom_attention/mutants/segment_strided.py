@@ -1,0 +1,9 @@
+"""segment_means picks the first token of every segment (strided sampling) instead of averaging."""
+FAILS = ["test_segment_means_values", "test_nystrom_matches_the_formula"]
+
+
+def segment_means(x, num_landmarks):
+    T = x.shape[-2]
+    if T % num_landmarks != 0:
+        raise ValueError(f"T={T} is not divisible by num_landmarks={num_landmarks}")
+    return x[..., ::T // num_landmarks, :]  # (..., m, d)

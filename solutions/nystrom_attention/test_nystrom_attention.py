@@ -1,0 +1,516 @@
+"""Hidden suite of the `nystrom_attention` module (Nyströmformer, Xiong et al. 2021).
+
+Fixtures (engine plugin): `submission` (the student's definitions), `recipe` (the
+"flop_count" recipe counts the matmul flops of a student call where the student's code
+runs), `reference` (unused: every expected value is computed in this file, with loops,
+torch.linalg matrix norms, the expanded form of the iteration, explicit shifts for the
+convolution, or PyTorch's own attention), `device` (ignored: everything runs on the CPU).
+
+Bugs this suite catches (one line each, then the tests that catch it):
+- softmax_attention scaled by 1/d instead of 1/sqrt(d)        -> test_softmax_attention
+- landmarks by strided sampling x[..., ::T/m, :], not means  -> test_segment_means_values, test_nystrom_matches_the_formula
+- segment_means truncates an indivisible T instead of raising -> test_segment_means_rejects_indivisible_lengths
+- pinv norms as maxima over the whole batch (official code)  -> test_iterative_pinv_per_matrix, test_iterative_pinv_follows_the_paper, test_nystrom_batch_and_head_independence
+- pinv initial scaling A^T / ||A||_F^2                       -> test_iterative_pinv_follows_the_paper, test_nystrom_matches_the_formula
+- pinv initial Z_0 without the transpose (A / (..))          -> test_iterative_pinv_follows_the_paper, test_iterative_pinv_quality
+- pinv norms without absolute values (plain sums)            -> test_iterative_pinv_follows_the_paper, test_iterative_pinv_quality
+- Newton-Schulz Z(2I - AZ) instead of the paper's iteration  -> test_iterative_pinv_follows_the_paper, test_nystrom_matches_the_formula
+- pinv coefficients 13 and 15 swapped                        -> test_iterative_pinv_follows_the_paper, test_iterative_pinv_quality, test_nystrom_matches_the_formula
+- Nystrom kernels without the 1/sqrt(d) scaling              -> test_nystrom_matches_the_formula, test_nystrom_exact_when_landmarks_are_tokens
+- softmax of the kernel B over the wrong axis (landmarks)    -> test_nystrom_matches_the_formula, test_nystrom_exact_when_landmarks_are_tokens
+- (F pinv(A) B) v: the T x T matrix formed, quadratic cost   -> test_nystrom_cost_linear_in_T
+- no convolutional skip in the layer                         -> test_conv_skip, test_self_attention_matches_the_formula
+- skip convolution applied to the queries, not the values    -> test_conv_skip, test_self_attention_matches_the_formula
+- skip convolution over the feature axis, kernel (1, K)      -> test_self_attention_parameters, test_conv_skip, test_self_attention_matches_the_formula
+- skip convolution without padding (T - K + 1 outputs)       -> test_self_attention_parameters, test_conv_skip, test_self_attention_matches_the_formula
+- heads merged with reshape, no transpose back               -> test_conv_skip, test_self_attention_matches_the_formula
+- (any wrong Nystrom formula)                                -> test_nystrom_matches_the_formula, test_nystrom_error_falls_with_landmarks, test_self_attention_matches_the_formula
+
+test_conv_skip checks the layer's wiring with the student's own nystrom_attention as the
+attention core, so a wrong attention function is not charged twice there.
+
+Rules kept here so the suite also runs through the engine's RPC proxy: student objects
+are only called, constructed, read, and set through `state_dict` / `load_state_dict`;
+no student tensor is written in place; the only callable passed into the worker is the
+student's own function, through the engine's "flop_count" recipe.
+"""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+DTYPE = torch.float64  # value tests run in double precision: tight tolerances
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _t(x):
+    """A returned tensor as plain data (detached)."""
+    assert isinstance(x, torch.Tensor), "expected a torch.Tensor to be returned"
+    return x.detach()
+
+
+def _close(actual, expected, rtol=1e-7):
+    """Max-norm closeness relative to the size of the expected tensor."""
+    if actual.shape != expected.shape:
+        return False
+    err = (actual.to(DTYPE) - expected.to(DTYPE)).abs().max().item()
+    return math.isfinite(err) and err <= rtol * (1.0 + expected.abs().max().item())
+
+
+def _segment_means(x, m):
+    """Segment means, one slice at a time."""
+    seg = x.shape[-2] // m
+    return torch.stack([x[..., j * seg:(j + 1) * seg, :].mean(dim=-2) for j in range(m)], dim=-2)
+
+
+def _paper_pinv(a, n_iter):
+    """The paper's iteration, matrix by matrix, with torch.linalg's norms and the
+    expanded polynomial Z (13I - 15X + 7X^2 - X^3) / 4, X = A Z."""
+    m = a.shape[-1]
+    eye = torch.eye(m, dtype=a.dtype)
+    out = []
+    for mat in a.reshape(-1, m, m):
+        scale = (torch.linalg.matrix_norm(mat, ord=1)
+                 * torch.linalg.matrix_norm(mat, ord=float("inf")))
+        z = mat.T / scale
+        for _ in range(n_iter):
+            x = mat @ z
+            x2 = x @ x
+            z = z @ (13 * eye - 15 * x + 7 * x2 - x2 @ x) / 4
+        out.append(z)
+    return torch.stack(out).reshape(a.shape)
+
+
+def _nystrom(q, k, v, m, n_iter, scale=None):
+    """Nystrom attention computed here: F pinv(A) B v."""
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
+    q_land, k_land = _segment_means(q, m), _segment_means(k, m)
+    kernel_f = torch.softmax(scale * q @ k_land.transpose(-2, -1), dim=-1)  # (..., T, m)
+    kernel_a = torch.softmax(scale * q_land @ k_land.transpose(-2, -1), dim=-1)  # (..., m, m)
+    kernel_b = torch.softmax(scale * q_land @ k.transpose(-2, -1), dim=-1)  # (..., m, T)
+    return kernel_f @ _paper_pinv(kernel_a, n_iter) @ kernel_b @ v
+
+
+def _softmax_matrices(batch, m, gen):
+    """Row-stochastic (m, m) matrices of different sharpness, so their column sums differ."""
+    n = math.prod(batch)
+    sharpness = torch.linspace(0.5, 3.0, n, dtype=DTYPE).reshape(*batch, 1, 1)
+    logits = torch.randn(*batch, m, m, generator=gen, dtype=DTYPE)
+    return torch.softmax(sharpness * logits, dim=-1)
+
+
+def _randn(*shape, gen, scale=1.0):
+    return scale * torch.randn(*shape, generator=gen, dtype=DTYPE)
+
+
+def _layer_params(d_model, n_heads, kernel, gen, conv_scale=0.3):
+    """Random weights for every parameter of a NystromSelfAttention."""
+    params = {}
+    for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        params[f"{name}.weight"] = _randn(d_model, d_model, gen=gen) / math.sqrt(d_model)
+        params[f"{name}.bias"] = _randn(d_model, gen=gen, scale=0.1)
+    params["conv.weight"] = _randn(n_heads, 1, kernel, 1, gen=gen, scale=conv_scale)
+    return params
+
+
+def _new_layer(submission, d_model, n_heads, m, n_iter, kernel):
+    layer = submission.NystromSelfAttention(d_model, n_heads, m, n_iter=n_iter, conv_kernel=kernel)
+    layer.eval()
+    layer.double()
+    return layer
+
+
+def _load(layer, params):
+    """Set the student's weights via load_state_dict (never in place)."""
+    state = dict(layer.state_dict())
+    for key, value in params.items():
+        assert key in state, (
+            f"NystromSelfAttention needs the parameter '{key}': biased nn.Linear(d_model, d_model) "
+            "layers named q_proj, k_proj, v_proj, out_proj and conv = nn.Conv2d(n_heads, n_heads, "
+            "(conv_kernel, 1), padding=(conv_kernel // 2, 0), groups=n_heads, bias=False)"
+        )
+        assert tuple(state[key].shape) == tuple(value.shape), (
+            f"'{key}' has the wrong shape: the projections are nn.Linear(d_model, d_model) and "
+            "conv.weight is (n_heads, 1, conv_kernel, 1): one kernel of conv_kernel taps over T "
+            "per head (a (conv_kernel, 1) kernel, not (1, conv_kernel))"
+        )
+        state[key] = value
+    layer.load_state_dict(state)
+
+
+def _heads(x, params, name, n_heads):
+    B, T, D = x.shape
+    y = F.linear(x, params[f"{name}.weight"], params[f"{name}.bias"])  # (B, T, D)
+    return y.view(B, T, n_heads, D // n_heads).transpose(1, 2)  # (B, H, T, dh)
+
+
+def _skip(v, weight):
+    """Depthwise convolution over T, written as a sum of zero-filled shifts:
+    skip[b, h, t] = sum_j w[h, j] v[b, h, t + j - K//2]."""
+    K, T = weight.shape[2], v.shape[-2]
+    out = torch.zeros_like(v)
+    for j in range(K):
+        off = j - K // 2
+        if abs(off) >= T:
+            continue  # the tap only ever sees the zero padding
+        shifted = torch.zeros_like(v)
+        if off >= 0:
+            shifted[..., :T - off, :] = v[..., off:, :]
+        else:
+            shifted[..., -off:, :] = v[..., :T + off, :]
+        out = out + weight[:, 0, j, 0].view(-1, 1, 1) * shifted
+    return out
+
+
+def _merge(out, params):
+    B, H, T, dh = out.shape
+    merged = out.transpose(1, 2).reshape(B, T, H * dh)  # (B, T, D)
+    return F.linear(merged, params["out_proj.weight"], params["out_proj.bias"])
+
+
+def _layer_forward(x, params, n_heads, m, n_iter):
+    q, k, v = (_heads(x, params, n, n_heads) for n in ("q_proj", "k_proj", "v_proj"))
+    return _merge(_nystrom(q, k, v, m, n_iter) + _skip(v, params["conv.weight"]), params)
+
+
+def _smooth(batch, T, d, gen):
+    """Inputs varying slowly along T: two random low-frequency waves per feature."""
+    t = torch.linspace(0, 1, T, dtype=DTYPE).view(1, 1, T, 1)
+    freq = torch.arange(1, 3, dtype=DTYPE).view(1, 2, 1, 1)
+    coef = torch.randn(batch, 2, 1, d, generator=gen, dtype=DTYPE)
+    phase = 2 * math.pi * torch.rand(batch, 2, 1, d, generator=gen, dtype=DTYPE)
+    return (coef * torch.sin(2 * math.pi * freq * t + phase)).sum(dim=1)  # (batch, T, d)
+
+
+# ---------------------------------------------------------------- softmax attention
+
+
+@pytest.mark.points(3)
+def test_softmax_attention(submission):
+    gen = torch.Generator().manual_seed(0)
+    for shape, d_v in (((2, 3, 10, 8), 8), ((12, 1), 3), ((4, 7, 64), 5)):
+        q, k = _randn(*shape, gen=gen), _randn(*shape, gen=gen)
+        v = _randn(*shape[:-1], d_v, gen=gen)
+        out = _t(submission.softmax_attention(q, k, v))
+        assert out.shape == v.shape, "softmax_attention must return shape (..., T, d_v)"
+        assert _close(out, F.scaled_dot_product_attention(q, k, v)), (
+            f"with d = {shape[-1]}, out must be softmax(q k^T / sqrt(d)) v with the softmax over "
+            "the keys (last axis), what torch.nn.functional.scaled_dot_product_attention computes; "
+            "divide by the square root of d = q.shape[-1] (not by d)"
+        )
+
+
+# ---------------------------------------------------------------- segment means
+
+
+@pytest.mark.points(4)
+def test_segment_means_values(submission):
+    gen = torch.Generator().manual_seed(1)
+    for shape, m in (((2, 3, 12, 5), 3), ((2, 3, 12, 5), 4), ((20, 6), 5), ((2, 12, 5), 12),
+                     ((2, 12, 5), 1)):
+        x = _randn(*shape, gen=gen)
+        out = _t(submission.segment_means(x, m))
+        assert out.shape == shape[:-2] + (m, shape[-1]), (
+            "segment_means(x, m) must map (..., T, d) to (..., m, d), keeping the batch axes"
+        )
+        assert _close(out, _segment_means(x, m)), (
+            f"with T = {shape[-2]} and m = {m}, landmark j must be the MEAN of the contiguous "
+            "segment of positions j*T/m ... (j+1)*T/m - 1: average over each segment (not one "
+            "token every T/m positions, not a sum, and not interleaved positions j, j+m, ...)"
+        )
+
+
+@pytest.mark.points(2)
+def test_segment_means_rejects_indivisible_lengths(submission):
+    gen = torch.Generator().manual_seed(2)
+    for T, m in ((10, 4), (7, 2), (9, 6)):
+        x = _randn(2, T, 3, gen=gen)
+        with pytest.raises(ValueError) as info:
+            submission.segment_means(x, m)
+        assert str(info.value).strip(), (
+            "the ValueError should say what is wrong (T not divisible by num_landmarks)"
+        )
+
+
+# ---------------------------------------------------------------- iterative pseudo-inverse
+
+
+@pytest.mark.points(6)
+def test_iterative_pinv_follows_the_paper(submission):
+    gen = torch.Generator().manual_seed(3)
+    cases = (("row-stochastic (softmax) matrices", _softmax_matrices((2, 3), 6, gen)),
+             ("general matrices with negative entries", _randn(4, 5, 5, gen=gen)))
+    for name, a in cases:
+        z0 = _t(submission.iterative_pinv(a, 0))
+        assert z0.shape == a.shape, "iterative_pinv must return one (m, m) matrix per input matrix"
+        assert _close(z0, _paper_pinv(a, 0)), (
+            f"for {name}, iterative_pinv(a, n_iter=0) must return Z_0 = A^T / (||A||_1 ||A||_inf) "
+            "for every matrix of the batch: ||A||_1 is the largest column sum of |A| "
+            "(a.abs().sum(-2).amax(-1)), ||A||_inf the largest row sum of |A|, both per matrix, "
+            "with absolute values, and Z_0 is the TRANSPOSE of A scaled"
+        )
+        for n_iter in (1, 2, 6):
+            z = _t(submission.iterative_pinv(a, n_iter))
+            assert _close(z, _paper_pinv(a, n_iter)), (
+                f"for {name}, iterative_pinv(a, {n_iter}) must run exactly {n_iter} steps of "
+                "Z <- 1/4 Z (13 I - A Z (15 I - A Z (7 I - A Z))) from Z_0 (check the "
+                "coefficients 13, 15, 7 and 1/4, and that it is not Newton-Schulz Z (2I - A Z))"
+            )
+
+
+@pytest.mark.points(4)
+def test_iterative_pinv_quality(submission):
+    gen = torch.Generator().manual_seed(4)
+    eye = torch.eye(8, dtype=DTYPE)
+    a = torch.softmax(2.0 * eye + _randn(4, 8, 8, gen=gen, scale=0.5), dim=-1)  # well conditioned
+    z = _t(submission.iterative_pinv(a, 10))
+    assert z.dtype == a.dtype, "iterative_pinv must keep the dtype of its input"
+    assert _close(z, torch.linalg.inv(a), rtol=1e-8), (
+        "after 10 iterations on well-conditioned softmax matrices, iterative_pinv must agree with "
+        "the exact inverse: the iteration converges (cubically) from Z_0 = A^T / (||A||_1 ||A||_inf)"
+    )
+    for condition, message in (
+            (_close(a @ z @ a, a, 1e-8), "A Z A = A"), (_close(z @ a @ z, z, 1e-8), "Z A Z = Z"),
+            (_close(a @ z, (a @ z).mT, 1e-8), "A Z symmetric"),
+            (_close(z @ a, (z @ a).mT, 1e-8), "Z A symmetric")):
+        assert condition, f"the result must satisfy the Moore-Penrose condition {message}"
+    z32 = _t(submission.iterative_pinv(a.float(), 10))
+    assert z32.dtype == torch.float32 and _close(z32, torch.linalg.inv(a), rtol=1e-4), (
+        "iterative_pinv must also work in float32 (create the identity with a's dtype and device)"
+    )
+    # a general invertible matrix (negative entries), and a singular one: the PSEUDO-inverse
+    u, _ = torch.linalg.qr(_randn(3, 6, 6, gen=gen))
+    w, _ = torch.linalg.qr(_randn(3, 6, 6, gen=gen))
+    spectrum = torch.linspace(1.0, 2.0, 6, dtype=DTYPE)
+    general = u @ torch.diag_embed(spectrum.expand(3, 6)) @ w.mT  # condition number 2
+    assert _close(_t(submission.iterative_pinv(general, 12)), torch.linalg.inv(general), 1e-8), (
+        "on a general invertible matrix with negative entries, 12 iterations must reach the "
+        "inverse: the norms of Z_0 are taken of |A| (absolute values), ||A||_1 the largest "
+        "column sum and ||A||_inf the largest row sum, so that the eigenvalues of A Z_0 lie in (0, 1]"
+    )
+    spectrum = torch.tensor([1.0, 0.8, 0.6, 0.5, 0.0, 0.0], dtype=DTYPE)
+    singular = u[0] @ torch.diag(spectrum) @ w[0].T  # rank 4
+    assert _close(_t(submission.iterative_pinv(singular, 10)), torch.linalg.pinv(singular), 1e-7), (
+        "on a singular (rank 4) matrix, 10 iterations must reach the Moore-Penrose "
+        "pseudo-inverse: start from the transpose A^T (which lies in the right subspace), "
+        "and do not add anything to make A invertible"
+    )
+
+
+@pytest.mark.points(5)
+def test_iterative_pinv_per_matrix(submission):
+    gen = torch.Generator().manual_seed(5)
+    a = _softmax_matrices((2, 3), 8, gen)  # (B, H, m, m), different column sums
+    z = _t(submission.iterative_pinv(a))
+    for b in range(2):
+        for h in range(3):
+            alone = _t(submission.iterative_pinv(a[b, h]))
+            assert _close(alone, z[b, h]), (
+                "iterative_pinv of one matrix alone must equal its entry in a batched call: "
+                "every matrix must use ITS OWN norms ||A||_1 ||A||_inf (reduce the last two "
+                "axes only, keep the batch axes); a max over the whole tensor, as the official "
+                "code does, couples examples and heads"
+            )
+    rescaled = a.clone()
+    rescaled[1, 2] = 10.0 * a[1, 2]
+    z2 = _t(submission.iterative_pinv(rescaled))
+    others = torch.ones(2, 3, dtype=torch.bool)
+    others[1, 2] = False
+    assert _close(z2[others], z[others]), (
+        "rescaling one matrix of the batch changed the result for the OTHER matrices: compute "
+        "the norms of Z_0 per matrix, not as maxima over the batch"
+    )
+    assert _close(z2[1, 2], z[1, 2] / 10.0), (
+        "the iteration is scale-equivariant: iterative_pinv(c A) = iterative_pinv(A) / c, "
+        "because Z_0 scales by 1/c (when the norms are those of this matrix)"
+    )
+
+
+# ---------------------------------------------------------------- nystrom attention
+
+
+@pytest.mark.points(6)
+def test_nystrom_matches_the_formula(submission):
+    gen = torch.Generator().manual_seed(6)
+    cases = (((2, 3, 24, 8), 8, 6, 6), ((2, 3, 24, 8), 5, 4, 3), ((16, 4), 4, 4, 6),
+             ((2, 12, 8), 8, 3, 6))  # (q shape, d_v, num_landmarks, n_iter)
+    for shape, d_v, m, n_iter in cases:
+        q, k = _randn(*shape, gen=gen, scale=1.5), _randn(*shape, gen=gen, scale=1.5)
+        v = _randn(*shape[:-1], d_v, gen=gen)
+        out = _t(submission.nystrom_attention(q, k, v, m, n_iter))
+        assert out.shape == v.shape, "nystrom_attention must return shape (..., T, d_v)"
+        if _close(out, _nystrom(q, k, v, m, n_iter)):
+            continue
+        assert not _close(out, _nystrom(q, k, v, m, n_iter, scale=1.0)), (
+            "nystrom_attention is missing the 1/sqrt(d) scaling: every kernel is "
+            "softmax(. / sqrt(d)) with d = q.shape[-1], as in softmax_attention"
+        )
+        assert False, (
+            f"with q of shape {tuple(shape)}, m = {m}, n_iter = {n_iter}: nystrom_attention must "
+            "return F (Z (B v)) with q~, k~ = segment_means(q, m), segment_means(k, m), "
+            "F = softmax(q k~^T / sqrt(d)), A = softmax(q~ k~^T / sqrt(d)), "
+            "B = softmax(q~ k^T / sqrt(d)) (every softmax over the LAST axis) and "
+            "Z = iterative_pinv(A, n_iter) (pass n_iter on); check your segment_means and "
+            "iterative_pinv first"
+        )
+
+
+@pytest.mark.points(4)
+def test_nystrom_exact_when_landmarks_are_tokens(submission):
+    gen = torch.Generator().manual_seed(7)
+    for shape in ((2, 2, 16, 8), (12, 4)):
+        q, k, v = (_randn(*shape, gen=gen) for _ in range(3))
+        T = shape[-2]
+        out = _t(submission.nystrom_attention(q, k, v, T, 30))
+        assert _close(out, F.scaled_dot_product_attention(q, k, v), 1e-6), (
+            "with one landmark per token (num_landmarks = T) and 30 iterations, F = A = B = "
+            "softmax(q k^T / sqrt(d)) and F A^+ B v must equal exact softmax attention; "
+            "check the scaling and that every softmax runs over the last axis"
+        )
+
+
+@pytest.mark.points(3)
+@pytest.mark.visibility("after_due_date")
+def test_nystrom_error_falls_with_landmarks(submission):
+    gen = torch.Generator().manual_seed(8)
+    T, d = 64, 8
+    q, k, v = 0.5 * _smooth(2, T, d, gen), 0.5 * _smooth(2, T, d, gen), _smooth(2, T, d, gen)
+    exact = F.scaled_dot_product_attention(q, k, v)
+    errors = []
+    for m in (8, 16, 32):
+        out = _t(submission.nystrom_attention(q, k, v, m, 20))
+        errors.append(((out - exact).norm() / exact.norm()).item())
+    assert all(math.isfinite(e) for e in errors), "nystrom_attention returned non-finite values"
+    assert errors[1] < 0.5 * errors[0] and errors[2] < 0.5 * errors[1] and errors[2] < 1e-3, (
+        "on inputs that vary smoothly along the sequence, the relative error of Nystrom "
+        "attention against exact attention must fall clearly as the landmarks go from 8 to 16 "
+        "to 32 (T = 64, 20 iterations); check the landmarks are segment means and the formula "
+        "F pinv(A) B v"
+    )
+
+
+@pytest.mark.points(3)
+@pytest.mark.visibility("hidden")
+def test_nystrom_batch_and_head_independence(submission):
+    gen = torch.Generator().manual_seed(9)
+    q, k, v = (_randn(3, 2, 32, 8, gen=gen, scale=1.5) for _ in range(3))
+    out = _t(submission.nystrom_attention(q, k, v, 8))
+    alone = _t(submission.nystrom_attention(q[2, 1], k[2, 1], v[2, 1], 8))
+    assert _close(alone, out[2, 1]), (
+        "one (T, d) example alone must give the same output as inside a (B, H, T, d) batch"
+    )
+    q2, k2, v2 = q.clone(), k.clone(), v.clone()
+    q2[1, 0], k2[1, 0], v2[1, 0] = 3.0 * q[1, 0], 3.0 * k[1, 0], -v[1, 0]
+    out2 = _t(submission.nystrom_attention(q2, k2, v2, 8))
+    others = torch.ones(3, 2, dtype=torch.bool)
+    others[1, 0] = False
+    assert _close(out2[others], out[others]), (
+        "changing the inputs of one example and head changed the outputs of OTHER examples or "
+        "heads: nothing may be shared across the batch and head axes (compute the norms of the "
+        "pseudo-inverse's Z_0 per matrix, not as maxima over the batch)"
+    )
+
+
+@pytest.mark.points(6)
+@pytest.mark.time_limit(60)
+def test_nystrom_cost_linear_in_T(submission, recipe):
+    gen = torch.Generator().manual_seed(10)
+    flops = {}
+    for T in (512, 1024):
+        q, k, v = (torch.randn(1, 1, T, 16, generator=gen) for _ in range(3))
+        out = _t(submission.nystrom_attention(q, k, v, 8))
+        assert out.shape == (1, 1, T, 16), "nystrom_attention must return shape (..., T, d_v)"
+        flops[T] = recipe("flop_count", submission.nystrom_attention, q, k, v, 8)
+    assert isinstance(flops[512], int) and flops[512] > 0, (
+        "no matrix products were counted in nystrom_attention: compute the products with "
+        "@ / torch.matmul / torch.einsum (torch.utils.flop_counter.FlopCounterMode counts them)"
+    )
+    ratio = flops[1024] / flops[512]
+    assert ratio <= 2.5, (
+        f"doubling T from 512 to 1024 (m = 8 landmarks) multiplied the counted flops by "
+        f"{ratio:.2f}; linear cost gives about 2, a T x T intermediate about 4. Multiply from "
+        "the right, F @ (Z @ (B @ v)) (or (F @ Z) @ (B @ v)), never form F @ Z @ B"
+    )
+
+
+# ---------------------------------------------------------------- the layer
+
+
+@pytest.mark.points(3)
+def test_self_attention_parameters(submission):
+    layer = submission.NystromSelfAttention(16, 4, 4, n_iter=6, conv_kernel=5)
+    state = layer.state_dict()
+    expected = {f"{n}.{p}": (16, 16) if p == "weight" else (16,)
+                for n in ("q_proj", "k_proj", "v_proj", "out_proj") for p in ("weight", "bias")}
+    expected["conv.weight"] = (4, 1, 5, 1)
+    for key, shape in expected.items():
+        assert key in state and tuple(state[key].shape) == shape, (
+            f"state_dict entry '{key}' is missing or has the wrong shape: q_proj, k_proj, "
+            "v_proj, out_proj are biased nn.Linear(d_model, d_model), conv is nn.Conv2d(n_heads, "
+            "n_heads, (conv_kernel, 1), padding=(conv_kernel // 2, 0), groups=n_heads, bias=False)"
+        )
+    assert "conv.bias" not in state, "the skip convolution has no bias (bias=False)"
+    default = submission.NystromSelfAttention(16, 4, 4)
+    assert tuple(default.state_dict()["conv.weight"].shape) == (4, 1, 33, 1), (
+        "the default conv_kernel is 33"
+    )
+    x = torch.randn(2, 12, 16)
+    assert tuple(_t(layer(x)).shape) == (2, 12, 16), (
+        "NystromSelfAttention must map (B, T, d_model) to (B, T, d_model)"
+    )
+
+
+@pytest.mark.points(5)
+def test_conv_skip(submission):
+    """The layer's wiring and its skip, independent of the attention's correctness."""
+    gen = torch.Generator().manual_seed(11)
+    d_model, H, m, K, T = 8, 2, 4, 5, 16
+    layer = _new_layer(submission, d_model, H, m, 6, K)
+    params = _layer_params(d_model, H, K, gen)
+    params["conv.weight"] = torch.zeros(H, 1, K, 1, dtype=DTYPE)
+    _load(layer, params)
+    x = _randn(2, T, d_model, gen=gen)
+    plain = _t(layer(x))
+    q, k, v = (_heads(x, params, n, H) for n in ("q_proj", "k_proj", "v_proj"))
+    # the attention core is the student's own function here: this test checks the wiring
+    attention = _t(submission.nystrom_attention(q, k, v, m, 6))
+    assert _close(plain, _merge(attention, params)), (
+        "with conv.weight = 0 the layer must be pure Nystrom attention: project with q_proj, "
+        "k_proj, v_proj, split heads with view(B, T, H, d_head).transpose(1, 2), apply your "
+        "nystrom_attention(q, k, v, num_landmarks, n_iter) to all heads at once, merge with "
+        "transpose(1, 2) then reshape(B, T, d_model), then out_proj"
+    )
+    weight = torch.zeros(H, 1, K, 1, dtype=DTYPE)
+    weight[0, 0, K // 2 + 1, 0] = 1.0  # head 0: skip[t] = v[t + 1]
+    weight[1, 0, K // 2 - 2, 0] = -0.5  # head 1: skip[t] = -0.5 v[t - 2]
+    _load(layer, {"conv.weight": weight})
+    skip = _t(layer(x)) - plain
+    expected = _merge(_skip(v, weight), params) - params["out_proj.bias"]
+    assert _close(skip, expected), (
+        "the skip must be the depthwise convolution of each head's VALUES over the sequence, "
+        "skip[b, h, t] = sum_j w[h, j] v[b, h, t + j - K//2] (zeros past either end), added to "
+        "the attention output BEFORE merging heads and out_proj: apply self.conv to v of shape "
+        "(B, H, T, d_head), not to x or q"
+    )
+
+
+@pytest.mark.points(6)
+def test_self_attention_matches_the_formula(submission):
+    gen = torch.Generator().manual_seed(12)
+    for d_model, H, m, n_iter, K, T in ((12, 3, 4, 6, 7, 16), (8, 1, 8, 4, 3, 16), (16, 4, 2, 6, 33, 8)):
+        layer = _new_layer(submission, d_model, H, m, n_iter, K)
+        params = _layer_params(d_model, H, K, gen)
+        _load(layer, params)
+        x = _randn(2, T, d_model, gen=gen)
+        out = _t(layer(x))
+        assert out.shape == x.shape, "NystromSelfAttention must map (B, T, d_model) to (B, T, d_model)"
+        assert _close(out, _layer_forward(x, params, H, m, n_iter)), (
+            f"with d_model = {d_model}, {H} head(s), {m} landmarks, n_iter = {n_iter}, "
+            f"conv_kernel = {K}: out must be out_proj(merge(nystrom_attention(q, k, v, "
+            "num_landmarks, n_iter) + conv(v))), head h using features [h*d_head, (h+1)*d_head) "
+            "of q_proj/k_proj/v_proj (split with view(B, T, H, d_head).transpose(1, 2), merged "
+            "back with transpose(1, 2) before reshape); use the layer's n_iter"
+        )
