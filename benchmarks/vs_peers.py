@@ -1,0 +1,278 @@
+"""Side by side: one small numpy assignment graded by nbgrader, otter-grader and us.
+
+The assignment is the tiny module of the engine's tests (softmax + a running-mean
+Counter, 10 points), written three times: our hidden pytest suite, an nbgrader source
+notebook with autograder test cells, and otter's OK-format tests. 20 submissions:
+8 correct, 6 partly wrong, 5 erroring, 1 infinite loop (inside `softmax`, so every tool
+has to call it). Each tool is installed into its own venv by this script (cached) and
+graded in one run:
+
+- nbgrader: one `nbgrader autograde` batch (cell timeout 5 s);
+- otter: `otter run` per submission (no time limit of its own: the script stops a run
+  after --otter-kill seconds and records that);
+- ours: `course collect` (not timed) then one `course grade` batch, sandboxed, -j 2
+  (5 s per test, as the tiny course's config says).
+
+Prints total time, per-submission median, how each handled the infinite loop, the scores,
+and the ratios. Usage: .venv/bin/python benchmarks/vs_peers.py [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = REPO / "tests" / "fixtures" / "tinycourse"
+PY = "/usr/bin/python3"
+TIMEOUT_S = 5
+
+ANSWERS = {  # grade_id -> answer cell source
+    "softmax": ("def softmax(x):\n    z = x - x.max(axis=-1, keepdims=True)\n    e = np.exp(z)\n"
+                "    return e / e.sum(axis=-1, keepdims=True)\n"),
+    "counter": ("class Counter:\n    def __init__(self):\n        self.n = 0\n        self.total = 0.0\n\n"
+                "    def add(self, x):\n        self.n += 1\n        self.total += x\n\n"
+                "    def mean(self):\n        return self.total / self.n\n"),
+}
+VARIANTS = {  # kind -> list of {grade_id: source} overrides
+    "correct": [{}] * 8,
+    "partly wrong": [
+        {"softmax": "def softmax(x):\n    e = np.exp(x)\n    return e / e.sum(axis=-1, keepdims=True)\n"}] * 3 + [
+        {"counter": ANSWERS["counter"].replace("self.total / self.n", "self.total / (self.n + 1)")}] * 3,
+    "erroring": [
+        {"softmax": "def softmax(x):\n    raise NotImplementedError()\n"},
+        {"counter": "class Counter:\n    def __init__(self)\n        pass\n"},
+        {"softmax": ANSWERS["softmax"] + "\nprint(undefined_name)\n"},
+        {"softmax": "import not_a_module\n" + ANSWERS["softmax"]},
+        {"counter": "class Counter:\n    pass\n"},
+    ],
+    "infinite loop": [{"softmax": "def softmax(x):\n    while True:\n        pass\n"}],
+}
+TEST_CELLS = [  # (grade_id, points, nbgrader test cell / otter doctest)
+    ("test_rows", 2, "import numpy as np\nx = np.random.default_rng(0).normal(size=(4, 5))\n"
+                     "assert np.allclose(softmax(x).sum(axis=-1), 1.0)"),
+    ("test_stable", 2, "import numpy as np\nout = softmax(np.array([[1000.0, 1001.0, 1002.0]]))\n"
+                       "assert np.all(np.isfinite(out))\n"
+                       "assert np.allclose(out, [[0.09003057, 0.24472847, 0.66524096]])"),
+    ("test_counter", 6, "c = Counter()\nfor v in (1.0, 2.0, 6.0):\n    c.add(v)\n"
+                        "assert abs(c.mean() - 3.0) < 1e-9"),
+]
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def venv(work: Path, name: str, packages: list[str]) -> Path:
+    folder = work / f"{name}-venv"
+    if not (folder / ".ready").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        run([PY, "-m", "venv", str(folder)], check=True)
+        out = run([str(folder / "bin" / "pip"), "install", "-q", *packages])
+        if out.returncode != 0:
+            raise SystemExit(f"installing {name} failed: {out.stderr[-800:]}")
+        (folder / ".ready").touch()
+    return folder / "bin"
+
+
+def submissions() -> list[tuple[str, str, dict[str, str]]]:
+    """(student, kind, {grade_id: answer source}) for all 20."""
+    subs = []
+    for kind, variants in VARIANTS.items():
+        for i, override in enumerate(variants):
+            answers = {**ANSWERS, **override}
+            student = f"{kind.split()[0]}{i:02d}"
+            answers = {k: v + f"\n# {student}\n" for k, v in answers.items()}  # distinct bytes
+            subs.append((student, kind, answers))
+    return subs
+
+
+def master() -> dict:
+    return json.loads((TINY / "solutions" / "tiny" / "tiny.ipynb").read_text())
+
+
+def notebook_with(answers: dict[str, str], extra_cells: list[dict] = ()) -> dict:
+    nb = master()
+    for cell in nb["cells"]:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell["source"] = answers[gid]
+    nb["cells"] = [c for c in nb["cells"] if not (c["cell_type"] == "code" and not
+                   c["metadata"].get("nbgrader"))] + list(extra_cells)  # drop demo cells
+    return nb
+
+
+# --- nbgrader -----------------------------------------------------------------------
+def nbgrader(work: Path, subs) -> dict:
+    bin_ = venv(work, "nbgrader", ["nbgrader<0.10", "ipykernel", "numpy"])
+    course = work / "nbgrader-course"
+    shutil.rmtree(course, ignore_errors=True)
+    (course / "source" / "tiny").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'tiny'\n"
+        f"c.ExecutePreprocessor.timeout = {TIMEOUT_S}\n"
+        "c.CourseDirectory.db_assignments = [dict(name='tiny')]\n")
+    tests = [{"cell_type": "code", "execution_count": None, "outputs": [], "source": src,
+              "metadata": {"nbgrader": {"grade": True, "grade_id": gid, "locked": True,
+                                        "points": pts, "schema_version": 3, "solution": False}}}
+             for gid, pts, src in TEST_CELLS]
+    source = notebook_with({}, tests)
+    source["cells"] = [c for c in source["cells"] if c["cell_type"] != "markdown"
+                       or not c["metadata"].get("nbgrader", {}).get("solution")]
+    (course / "source" / "tiny" / "tiny.ipynb").write_text(json.dumps(source))
+    env = {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"}
+    out = run([str(bin_ / "nbgrader"), "generate_assignment", "tiny", "--create", "--force"],
+              cwd=course, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment failed: {out.stderr[-1500:]}")
+    release = json.loads((course / "release" / "tiny" / "tiny.ipynb").read_text())
+    for student, _, answers in subs:
+        nb = json.loads(json.dumps(release))
+        for cell in nb["cells"]:
+            gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+            if gid in answers:
+                cell["source"] = answers[gid]
+        folder = course / "submitted" / student / "tiny"
+        folder.mkdir(parents=True)
+        (folder / "tiny.ipynb").write_text(json.dumps(nb))
+        (folder / "timestamp.txt").write_text("2026-10-19 12:00:00 UTC")
+    start = time.monotonic()
+    out = run([str(bin_ / "nbgrader"), "autograde", "tiny", "--create", "--force"], cwd=course,
+              env=env, timeout=3600)
+    total = time.monotonic() - start
+    scores = {}
+    for student, _, _ in subs:
+        graded = course / "autograded" / student / "tiny" / "tiny.ipynb"
+        if graded.is_file():
+            nb = json.loads(graded.read_text())
+            scores[student] = sum(
+                c["metadata"]["nbgrader"]["points"] for c in nb["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade")
+                and c["cell_type"] == "code"
+                and not any(o.get("output_type") == "error" for o in c.get("outputs", [])))
+    handled = (f"cell timed out after {TIMEOUT_S} s, graded" if "infinite00" in scores
+               else "not graded")
+    if "Timeout" not in out.stdout + out.stderr and "timed out" not in out.stdout + out.stderr:
+        handled += " (no timeout message in the log)"
+    return {"total": total, "per": [total / len(subs)], "scores": scores, "loop": handled,
+            "note": "one batch: per submission = total / 20"}
+
+
+# --- otter ----------------------------------------------------------------------------
+def otter(work: Path, subs, kill_after: float) -> dict:
+    bin_ = venv(work, "otter", ["otter-grader", "ipykernel", "numpy"])
+    folder = work / "otter"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "tests").mkdir(parents=True)
+    for gid, pts, src in TEST_CELLS:
+        doctest = "\n".join((">>> " if i == 0 or not line.startswith(" ") else "... ") + line
+                            for i, line in enumerate(src.split("\n")))
+        case = {"code": doctest, "hidden": False, "locked": False}
+        (folder / "tests" / f"{gid}.py").write_text("OK_FORMAT = True\n\ntest = " + repr({
+            "name": gid, "points": pts, "suites": [{"cases": [case], "scored": True,
+                                                    "setup": "", "teardown": "",
+                                                    "type": "doctest"}]}) + "\n")
+    env = {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"}
+    out = run([str(bin_ / "otter"), "generate", "-t", "tests", "-o", "autograder.zip",
+               "--no-requirements", "--no-environment", "--no-config"], cwd=folder, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"otter generate failed: {out.stderr[-1500:]}")
+    times, scores, loop = [], {}, ""
+    total_start = time.monotonic()
+    for student, kind, answers in subs:
+        nb_path = folder / "subs" / f"{student}.ipynb"
+        nb_path.parent.mkdir(exist_ok=True)
+        nb_path.write_text(json.dumps(notebook_with(answers)))
+        outdir = folder / "out" / student
+        outdir.mkdir(parents=True)
+        start = time.monotonic()
+        try:
+            proc = run([str(bin_ / "otter"), "run", "-a", "autograder.zip", "-o", str(outdir),
+                        "--no-logo", str(nb_path)], cwd=folder, env=env, timeout=kill_after)
+            elapsed = time.monotonic() - start
+            results = outdir / "results.json"
+            if results.is_file():
+                doc = json.loads(results.read_text())
+                scores[student] = sum(t.get("score", 0) for t in doc.get("tests", []))
+            if kind == "infinite loop":
+                loop = f"finished after {elapsed:.0f} s (exit {proc.returncode})"
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - start
+            loop = f"hung: killed by this script after {kill_after:g} s, no result"
+        times.append(elapsed)
+    return {"total": time.monotonic() - total_start, "per": times, "scores": scores,
+            "loop": loop, "note": "`otter run` per submission"}
+
+
+# --- ours ----------------------------------------------------------------------------
+def ours(work: Path, subs) -> dict:
+    course = work / "ours"
+    shutil.rmtree(course, ignore_errors=True)
+    shutil.copytree(TINY, course)
+    cli = [sys.executable, "-m", "autograder.cli.main", "--config",
+           str(course / "course_config.py")]
+    (course / "roster.csv").write_text("id,name,email\n" + "".join(
+        f"{s},{s},{s}@uni.de\n" for s, _, _ in subs))
+    run(cli + ["roster", "import", str(course / "roster.csv")], check=True)
+    (course / "batch").mkdir()
+    for student, _, answers in subs:
+        (course / "batch" / f"{student}.ipynb").write_text(json.dumps(notebook_with(answers)))
+    run(cli + ["collect", "tiny", str(course / "batch")], check=True)
+    start = time.monotonic()
+    out = run(cli + ["grade", "tiny", "-j", "2"], timeout=3600)
+    total = time.monotonic() - start
+    import sqlite3
+
+    with sqlite3.connect(course / "tiny.db") as con:
+        rows = con.execute("select s.student_id, r.score, r.result from submissions s join "
+                           "grading_runs r on r.sha256 = s.sha256").fetchall()
+    scores = {s: score for s, score, _ in rows}
+    per = [json.loads(r)["execution_time"] for _, _, r in rows]
+    loop_doc = next(json.loads(r) for s, _, r in rows if s == "infinite00")
+    msg = next(t["output"] for t in loop_doc["tests"] if t["status"] == "failed")
+    return {"total": total, "per": [total / len(subs)], "scores": scores,
+            "loop": f"test stopped at its {TIMEOUT_S} s limit, others graded: {msg[:60]}",
+            "note": f"one batch, sandboxed ({loop_doc['extra_data']['sandbox']}), -j 2; "
+                    f"suite time median {statistics.median(per):.2f} s",
+            "exit": out.returncode}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, default=Path("/var/tmp/fdl-vs-peers"))
+    parser.add_argument("--otter-kill", type=float, default=60.0,
+                        help="seconds after which a hanging `otter run` is killed")
+    parser.add_argument("--tools", type=lambda v: v.split(","), default=["nbgrader", "otter"],
+                        help="peers to run besides ours (comma-separated)")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    subs = submissions()
+    expected = {s: (10 if k == "correct" else None) for s, k, _ in subs}
+    runners = {"ours": lambda: ours(args.work, subs), "nbgrader": lambda: nbgrader(args.work, subs),
+               "otter": lambda: otter(args.work, subs, args.otter_kill)}
+    results = {tool: runners[tool]() for tool in ["ours"] + [t for t in args.tools if t != "ours"]}
+    table = Table(title=f"20 submissions of one numpy assignment ({os.cpu_count()} cores)")
+    for col in ("tool", "total s", "per submission s", "ours faster by", "correct = 10/10",
+                "infinite loop", "how"):
+        table.add_column(col, overflow="fold")
+    mine = statistics.median(results["ours"]["per"])
+    for tool, r in results.items():
+        per = statistics.median(r["per"])
+        full = sum(1 for s, want in expected.items() if want == 10 and r["scores"].get(s) == 10)
+        table.add_row(tool, f"{r['total']:.1f}", f"{per:.2f}", f"{per / mine:.1f}x",
+                      f"{full}/8", r["loop"], r["note"])
+    Console(width=160).print(table)
+
+
+if __name__ == "__main__":
+    main()
