@@ -79,3 +79,23 @@ def test_every_committed_stub_equals_what_assign_generates(slug):
         pytest.skip(f"module {slug} is not written yet (no {layout.master.name})")
     assert assign(layout, course.module(slug).title, check=True).stale == [], \
         f"run `course assign {slug}` and commit the result"
+
+
+def test_suite_hash_covers_data_files_but_not_mutants(tiny_course):
+    from autograder.config import SandboxLimits
+    from autograder.course_loader import load_course
+    from autograder.layout import module_layout
+    from autograder.suite_hash import suite_hash
+
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    before = suite_hash(layout, SandboxLimits())
+    (layout.mutants_dir / "another.py").write_text('"""x"""\nFAILS = []\n')
+    (layout.solution_dir / "__pycache__").mkdir(exist_ok=True)
+    (layout.solution_dir / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert suite_hash(layout, SandboxLimits()) == before
+    (layout.solution_dir / "oracle.json").write_text("{}")
+    with_data = suite_hash(layout, SandboxLimits())
+    assert with_data != before
+    (layout.solution_dir / "oracle.json").write_text('{"eps": 1}')
+    assert suite_hash(layout, SandboxLimits()) != with_data
