@@ -24,6 +24,17 @@ def tiny_course(tmp_path: Path) -> Path:
     return dest
 
 
+def add_to_config(config: Path, name: str, value: str) -> None:
+    """Give the tiny course's Course(...) one more field, e.g. ("slurm", "SlurmConfig(...)");
+    `name`'s config class is imported from autograder.config."""
+    cls = value.split("(", 1)[0]
+    text = config.read_text().replace("from autograder.config import Course,",
+                                      f"from autograder.config import {cls}, Course,")
+    text = text.replace('    database_url="sqlite:///tiny.db",',
+                        f'    database_url="sqlite:///tiny.db",\n    {name}={value},')
+    config.write_text(text)
+
+
 @pytest.fixture
 def course_cli():
     """Run `course ...` in-process against a given config; returns the click Result."""

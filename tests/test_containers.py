@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from conftest import add_to_config
+
 from autograder.config import ConfigError, ContainerConfig, SandboxLimits
 from autograder.course_loader import load_course
 from autograder.errors import UserError
@@ -101,12 +103,7 @@ def test_auto_prefers_a_gpu_container(tiny_course, monkeypatch):
 def test_grading_through_a_real_docker_engine(tiny_course, course_cli, docker_engine, tmp_path):
     """CI starts Debian's dockerd and imports a debootstrap root filesystem as the image."""
     config = tiny_course / "course_config.py"
-    text = config.read_text().replace(
-        "from autograder.config import Course,", "from autograder.config import ContainerConfig, Course,")
-    text = text.replace('    database_url="sqlite:///tiny.db",',
-                        f'    database_url="sqlite:///tiny.db",\n'
-                        f'    container=ContainerConfig(image="{docker_engine.image}", gpus=""),')
-    config.write_text(text)
+    add_to_config(config, "container", f'ContainerConfig(image="{docker_engine.image}", gpus="")')
     out = tmp_path / "results.json"
     master = tiny_course / "solutions" / "tiny" / "tiny.ipynb"
     result = course_cli(config, "grade-notebook", "tiny", str(master), "--backend", "docker",
@@ -147,12 +144,7 @@ def test_image_check_findings():
 @pytest.mark.integration
 def test_image_check_on_the_real_engine(tiny_course, course_cli, docker_engine):
     config = tiny_course / "course_config.py"
-    text = config.read_text().replace(
-        "from autograder.config import Course,", "from autograder.config import ContainerConfig, Course,")
-    text = text.replace('    database_url="sqlite:///tiny.db",',
-                        f'    database_url="sqlite:///tiny.db",\n'
-                        f'    container=ContainerConfig(image="{docker_engine.image}", gpus=""),')
-    config.write_text(text)
+    add_to_config(config, "container", f'ContainerConfig(image="{docker_engine.image}", gpus="")')
     ok = course_cli(config, "image", "check", "--require", "numpy")
     assert ok.exit_code == 0, ok.output
     assert '"network": "blocked"' in ok.output and '"root": "read-only"' in ok.output

@@ -23,6 +23,7 @@ from gradebook.models import GradingRun, Submission
 from gradebook.roster import import_roster
 from gradebook.store import open_gradebook
 
+from conftest import add_to_config
 from slurm_cluster import SlurmCluster, unavailable_reason
 
 N_STUDENTS = 10
@@ -96,12 +97,7 @@ def test_a_one_node_slurm_grades_the_batch_as_an_array_exactly_once(
         print(f"test Slurm up in {cluster.started_s:.2f} s")
         monkeypatch.setenv("SLURM_CONF", cluster.env["SLURM_CONF"])
         config = tiny_course / "course_config.py"
-        text = config.read_text().replace(
-            "from autograder.config import Course,", "from autograder.config import SlurmConfig, Course,")
-        text = text.replace('    database_url="sqlite:///tiny.db",',
-                            '    database_url="sqlite:///tiny.db",\n'
-                            '    slurm=SlurmConfig(cpus_per_task=1, poll_seconds=0.3),')
-        config.write_text(text)
+        add_to_config(config, "slurm", "SlurmConfig(cpus_per_task=1, poll_seconds=0.3)")
         assert course_cli(config, "assign", "tiny").exit_code == 0
         course = load_course(config)
         assert course.slurm.poll_seconds == 0.3

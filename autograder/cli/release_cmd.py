@@ -53,8 +53,7 @@ def release_command(
 
 def _select(course: Course, slugs: list[str], week: int | None, due_by: str | None,
             now) -> list[str]:
-    given = sum(x is not None and x != [] for x in (slugs or None, week, due_by))
-    if given > 1:
+    if sum((bool(slugs), week is not None, due_by is not None)) > 1:
         raise UserError("give module slugs, --week or --due-by, not several of them")
     if slugs:
         for slug in slugs:
