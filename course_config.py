@@ -49,6 +49,7 @@ COURSE = Course(
         max_file_size_mb=64,
         max_output_bytes=1_000_000,
         max_notebook_mb=20,
+        gpu_memory_mb=8192,
     ),
     database_url="sqlite:///gradebook.db",
 )

@@ -101,11 +101,14 @@ class SandboxLimits:
     max_file_size_mb: int = 64  # largest file the worker may write
     max_output_bytes: int = 1_000_000  # captured stdout+stderr kept per submission
     max_notebook_mb: float = 20.0  # larger submitted notebooks are rejected unread
+    # PyTorch's CUDA allocator cap in a GPU worker: contains runaway allocation so the
+    # other gradings sharing the GPU keep theirs (not a wall against deliberate attacks)
+    gpu_memory_mb: int = 8192
 
     def __post_init__(self) -> None:
         for name in ("memory_mb", "cpu_seconds", "wall_seconds_per_call",
                      "wall_seconds_per_submission", "max_processes", "max_file_size_mb",
-                     "max_output_bytes", "max_notebook_mb"):
+                     "max_output_bytes", "max_notebook_mb", "gpu_memory_mb"):
             _require(getattr(self, name) > 0, f"sandbox.{name} must be positive")
         _require(self.wall_seconds_per_call <= self.wall_seconds_per_submission,
                  "sandbox.wall_seconds_per_call must not exceed wall_seconds_per_submission")

@@ -156,22 +156,24 @@ def _stub_zero(base: GradeRequest, layout: ModuleLayout) -> tuple[bool, str]:
         f"; passed: {', '.join(passed)}" if passed else "")
 
 
-def run_mutant(base: GradeRequest, reference_source: str,
-               mutant: Mutant) -> tuple[bool, str, float]:
-    """Grade one mutant (trusted, no slow tests): (caught as promised?, detail, seconds)."""
+def run_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
+               mode: str = "trusted") -> tuple[bool, str, float]:
+    """Grade one mutant (no slow tests; trusted unless `mode` says sandboxed, as on a GPU):
+    (caught as promised?, detail, seconds)."""
     start = time.monotonic()
     try:
-        ok, detail = _grade_mutant(base, reference_source, mutant)
+        ok, detail = _grade_mutant(base, reference_source, mutant, mode)
     except (UserError, GraderError) as exc:
         ok, detail = False, str(exc).splitlines()[0]
     return ok, detail, time.monotonic() - start
 
 
-def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant) -> tuple[bool, str]:
+def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
+                  mode: str = "trusted") -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
         module = Path(tmp) / "submission.py"
         module.write_text(compose(reference_source, mutant), encoding="utf-8")
-        req = dataclasses.replace(base, submission=module, marker_expr="not slow", mode="trusted")
+        req = dataclasses.replace(base, submission=module, marker_expr="not slow", mode=mode)
         out = run_suite(req)
     failed = out.failed_tests()
     missed = [name for name in mutant.fails if not any(f.split("[")[0] == name for f in failed)]

@@ -237,3 +237,13 @@ def test_recipes_build_real_objects_in_trusted_mode(pytester):
             assert layer.out_features == 2, "a real nn.Linear"
     """)
     assert doc["score"] == 1, doc["tests"][0]["output"]
+
+
+def test_cuda_in_trusted_mode_is_a_usage_error(pytester):
+    pytester.makepyfile(test_suite="def test_x(submission):\n    pass\n")
+    sub = pytester.path / "student_module.py"
+    sub.write_text(STUDENT)
+    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--submission", str(sub),
+                                           "--grading-device", "cuda", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--grading-device cuda needs --grading-mode sandboxed*"])

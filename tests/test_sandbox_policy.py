@@ -58,3 +58,100 @@ def test_without_bubblewrap_grading_falls_back_to_a_labelled_subprocess():
     out = run_suite(req)
     assert out.score == out.max_score == 10
     assert out.results["extra_data"]["sandbox"] == "subprocess"
+
+
+# --- a worker on the GPU: the parts that can be checked without one ------------------
+def test_a_gpu_worker_gets_the_device_nodes_and_driver_libraries_only(monkeypatch, tmp_path):
+    from autograder.sandbox import policy
+
+    nodes = ["/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm"]
+    monkeypatch.setattr(policy, "gpu_device_nodes", lambda: nodes)
+    driver = tmp_path / "nvidia" / "lib64"
+    driver.mkdir(parents=True)
+    args = policy.gpu_bwrap_args({"LD_LIBRARY_PATH": f"{driver}:/usr/lib/x86_64-linux-gnu:/gone"})
+    assert args == ["--dev-bind", "/dev/nvidia0", "/dev/nvidia0",
+                    "--dev-bind", "/dev/nvidiactl", "/dev/nvidiactl",
+                    "--dev-bind", "/dev/nvidia-uvm", "/dev/nvidia-uvm",
+                    "--ro-bind", str(driver), str(driver)]  # /usr is bound already; /gone is not there
+
+
+def test_the_launcher_is_told_to_pass_the_gpu_only_when_asked_and_present(monkeypatch):
+    from autograder.sandbox import policy
+
+    for device, nodes, expected in (("cpu", ["/dev/nvidia0"], False), ("auto", [], False),
+                                    ("auto", ["/dev/nvidia0"], True), ("cuda", ["/dev/nvidia0"], True)):
+        monkeypatch.setattr(policy, "gpu_device_nodes", lambda nodes=nodes: nodes)
+        prefix = launch_prefix(SandboxSpec(kind="bubblewrap", limits=LIMITS, device=device))
+        assert ("--gpu" in prefix) is expected, (device, nodes)
+        assert prefix[-1] == "--"
+
+
+def test_a_gpu_worker_keeps_the_cuda_environment_and_no_address_space_limit(monkeypatch):
+    prefix = [arg for arg in launch_prefix(SandboxSpec(kind="subprocess", limits=LIMITS))]
+    prefix.insert(prefix.index("--"), "--gpu")
+    code = ("import os, resource; print(os.environ.get('CUDA_VISIBLE_DEVICES'), "
+            "os.environ.get('SECRET_TOKEN'), resource.getrlimit(resource.RLIMIT_AS)[0])")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "1", "SECRET_TOKEN": "x"}
+    out = subprocess.run([*prefix, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    visible, secret, address_space = out.stdout.split()
+    assert visible == "1" and secret == "None"  # the GPU's variables, nothing else
+    assert int(address_space) == resource_unlimited()  # CUDA maps far more than it uses
+
+
+def resource_unlimited() -> int:
+    import resource
+
+    return resource.RLIM_INFINITY
+
+
+WORKER_DEVICE = """
+import sys, torch
+sys.path.insert(0, {repo!r})
+from autograder.worker import server
+server._follow_default_device(torch)
+g = torch.Generator()
+assert isinstance(g, torch.Generator) and g.device == torch.get_default_device()
+assert torch.Generator(device="cpu").device.type == "cpu"
+order = torch.randperm(5, generator=g)  # the pattern that fails under a CUDA default device
+t = torch.zeros(3)
+t.numpy()[0] = 7.0  # a CPU tensor's numpy() still shares its memory
+assert t[0] == 7.0, "numpy() of a CPU tensor must not copy"
+import numpy as np
+assert np.asarray(torch.ones(2)).tolist() == [1.0, 1.0]
+print("ok")
+"""
+
+
+def test_worker_device_shims_keep_cpu_semantics():
+    import sys
+
+    from conftest import REPO
+
+    out = subprocess.run([sys.executable, "-c", WORKER_DEVICE.format(repo=str(REPO))],
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_asking_for_cuda_where_the_worker_has_none_is_a_grader_error():
+    import pytest as _pytest
+
+    torch = _pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        _pytest.skip("this machine has a GPU: the worker would use it")
+    master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
+    req = GradeRequest(suite=[master.parent / "test_tiny.py"], submission=master, master=master,
+                       limits=LIMITS, mode="sandboxed", sandbox_kind="subprocess", device="cuda")
+    from autograder.errors import GraderError
+
+    with _pytest.raises(GraderError, match="CUDA was asked for but the sandboxed worker sees "
+                                           "no usable GPU"):
+        run_suite(req)  # the grader's fault, not the student's: the run is retried later
+
+
+def test_grading_on_the_cpu_reports_the_device_where_student_code_ran():
+    master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
+    for mode in ("sandboxed", "trusted"):
+        req = GradeRequest(suite=[master.parent / "test_tiny.py"], submission=master,
+                           master=master, limits=LIMITS, mode=mode, sandbox_kind="subprocess",
+                           device="cpu")
+        assert run_suite(req).results["extra_data"]["device"] == "cpu"

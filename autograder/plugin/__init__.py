@@ -54,7 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--call-time-limit", type=float, default=60.0,
                     help="seconds each test's call may take unless it has a time_limit marker")
     group.addoption("--grading-device", default="auto", choices=("auto", "cpu", "cuda"),
-                    help="device handed to tests by the `device` fixture")
+                    help="where student code runs in sandboxed mode (auto: CUDA when the "
+                         "worker sees a GPU); trusted mode always runs on the CPU")
     group.addoption("--max-notebook-mb", type=float, default=20.0,
                     help="larger submitted notebooks are rejected unread")
     group.addoption("--grading-mode", default="trusted", choices=("trusted", "sandboxed"),
@@ -216,8 +217,9 @@ class GradingPlugin:
         return doc
 
     def _device_name(self) -> str:
-        choice = self.config.getoption("grading_device")
-        return "cuda" if choice == "cuda" or (choice == "auto" and _cuda_available()) else "cpu"
+        """Where the student's code ran: the worker says; trusted mode is the CPU."""
+        worker = self.sources.worker
+        return str(worker.load_info.get("device", "cpu")) if worker is not None else "cpu"
 
 
 # --- fixtures (module level; state lives in the plugin object in config.stash) ---------
@@ -238,19 +240,13 @@ def reference(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture(scope="session")
-def device(request: pytest.FixtureRequest) -> Any:
-    """torch.device for tests: CUDA when asked for (or 'auto' and present), else CPU."""
+def device(request: pytest.FixtureRequest, submission: Any) -> Any:
+    """torch.device where the student's code runs: CUDA when the sandboxed worker uses the
+    GPU, else CPU. Tests need not use it: tensors they pass in are moved there and every
+    tensor that comes back is on the CPU, where the suite's own expectations are computed."""
     import torch
 
-    choice = request.config.getoption("grading_device")
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise GraderError("--grading-device cuda given but CUDA is not available")
-        # comparisons against float32 references: TF32 matmuls differ by ~1e-3
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        return torch.device("cuda")
-    return torch.device("cpu")
+    return torch.device(_plugin(request)._device_name())
 
 
 @pytest.fixture(scope="session")
@@ -289,12 +285,16 @@ def torch_rng(request: pytest.FixtureRequest) -> Any:
 def _sandbox_spec(config: pytest.Config) -> SandboxSpec | None:
     """The worker's sandbox in sandboxed mode, None in trusted mode."""
     if config.getoption("grading_mode") != "sandboxed":
+        if config.getoption("grading_device") == "cuda":
+            raise pytest.UsageError("--grading-device cuda needs --grading-mode sandboxed: in "
+                                    "trusted mode student code runs on the CPU")
         return None
     raw = config.getoption("sandbox_limits")
     try:
         limits = SandboxLimits(**json.loads(raw)) if raw else SandboxLimits()
     except (ValueError, TypeError) as exc:
         raise pytest.UsageError(f"--sandbox-limits: {exc}") from None
+    device = config.getoption("grading_device")
     kind = choose_kind(config.getoption("sandbox_kind"))
     container = None
     if kind in CONTAINER_KINDS:
@@ -302,7 +302,7 @@ def _sandbox_spec(config: pytest.Config) -> SandboxSpec | None:
         if not image:
             raise pytest.UsageError(f"--sandbox-kind {kind} needs --container-image")
         container = ContainerSpec(image=image, name="fdl-grade", gpus=config.getoption("gpus"))
-    return SandboxSpec(kind=kind, limits=limits, container=container)
+    return SandboxSpec(kind=kind, limits=limits, container=container, device=device)
 
 
 def _record_for(item: pytest.Item) -> TestRecord:

@@ -16,7 +16,8 @@ import resource
 import sys
 from pathlib import Path
 
-from autograder.sandbox.policy import SandboxSpec, bwrap_args, drop_privileges
+from autograder.sandbox.policy import (GPU_ENV, SandboxSpec, bwrap_args, drop_privileges,
+                                       gpu_bwrap_args)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 GROUP = "autograder"
@@ -73,13 +74,15 @@ def join_cgroups(memory_mb: int, pids: int) -> set[str]:
 
 
 def set_rlimits(cpu_seconds: int, file_size_mb: int, memory_mb: int, pids: int,
-                cgroups: set[str]) -> None:
-    """rlimits for what no cgroup covers (inherited across exec)."""
+                cgroups: set[str], gpu: bool = False) -> None:
+    """rlimits for what no cgroup covers (inherited across exec). A CUDA worker gets no
+    address-space limit: the driver maps far more virtual memory than it uses, so only a
+    memory cgroup (or the container's) can bound it."""
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     size = file_size_mb * 2**20
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if "memory" not in cgroups:
+    if "memory" not in cgroups and not gpu:
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if "pids" not in cgroups:
@@ -96,24 +99,31 @@ def main(argv: list[str]) -> None:
         parser.add_argument(name, type=int, required=True)
     parser.add_argument("--venv", required=True)
     parser.add_argument("--python", required=True)
+    parser.add_argument("--gpu", action="store_true",
+                        help="let the worker use the GPU (device nodes, driver libraries)")
     opts = parser.parse_args(argv[:split])
     rest = argv[split + 1:]
     cgroups = join_cgroups(opts.memory_mb, opts.pids) if os.geteuid() == 0 else set()
-    set_rlimits(opts.cpu_seconds, opts.file_size_mb, opts.memory_mb, opts.pids, cgroups)
+    set_rlimits(opts.cpu_seconds, opts.file_size_mb, opts.memory_mb, opts.pids, cgroups,
+                gpu=opts.gpu)
     from autograder.config import SandboxLimits
 
     spec = SandboxSpec(kind=opts.kind, limits=SandboxLimits(), python=opts.python,
                        venv=opts.venv, uid=opts.uid)
-    threads = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS")}
+    passed = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS")}
+    if opts.gpu:
+        passed.update({k: os.environ[k] for k in GPU_ENV if k in os.environ})
     cmd = [*drop_privileges(opts.uid)]
     if opts.kind == "bubblewrap":
         cmd += bwrap_args(spec)
-        for key, value in threads.items():
+        if opts.gpu:
+            cmd += gpu_bwrap_args(passed)
+        for key, value in passed.items():
             cmd += ["--setenv", key, value]
         cmd.append("--")
     cmd += [opts.python, *rest]
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
-           "MPLBACKEND": "Agg", **threads}
+           "MPLBACKEND": "Agg", **passed}
     os.chdir("/tmp")
     os.execvpe(cmd[0], cmd, env)
 

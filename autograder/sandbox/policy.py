@@ -47,6 +47,7 @@ class SandboxSpec:
     venv: str = field(default_factory=_venv)  # bound read-only
     uid: int = NOBODY
     container: ContainerSpec | None = None  # docker and apptainer kinds only
+    device: str = "cpu"  # where student code runs: cpu, cuda or auto (cuda if the worker sees one)
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +93,32 @@ def _usr_symlinks() -> list[str]:
     return args
 
 
+GPU_ENV = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
+           "LD_LIBRARY_PATH")  # what a CUDA worker needs from the grader's environment
+
+
+def gpu_device_nodes() -> list[str]:
+    """The NVIDIA device nodes here (/dev/nvidiactl, /dev/nvidia0, ...; none without a GPU)."""
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*") if not p.is_dir())
+
+
+def wants_gpu(spec: SandboxSpec) -> bool:
+    """Give the worker the GPU? Only when asked for (cuda/auto) and one is here."""
+    return spec.device != "cpu" and bool(gpu_device_nodes())
+
+
+def gpu_bwrap_args(env: dict[str, str]) -> list[str]:
+    """What a CUDA worker needs inside bubblewrap: the device nodes (read-write, no more)
+    and the driver's library folders named by LD_LIBRARY_PATH, read-only."""
+    args: list[str] = []
+    for node in gpu_device_nodes():
+        args += ["--dev-bind", node, node]
+    for folder in env.get("LD_LIBRARY_PATH", "").split(":"):
+        if folder and Path(folder).is_dir() and not folder.startswith("/usr/"):
+            args += ["--ro-bind", folder, folder]
+    return args
+
+
 def bwrap_args(spec: SandboxSpec) -> list[str]:
     """The bubblewrap part of the worker's command line (before `--` and the python)."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
@@ -120,4 +147,5 @@ def launch_prefix(spec: SandboxSpec, grace_s: float = 30.0) -> list[str]:
     return [spec.python, "-m", "autograder.sandbox.launch", "--kind", spec.kind,
             "--memory-mb", str(lim.memory_mb), "--pids", str(lim.max_processes),
             "--cpu-seconds", str(lim.cpu_seconds), "--file-size-mb", str(lim.max_file_size_mb),
-            "--uid", str(spec.uid), "--venv", spec.venv, "--python", spec.python, "--"]
+            "--uid", str(spec.uid), "--venv", spec.venv, "--python", spec.python,
+            *(["--gpu"] if wants_gpu(spec) else []), "--"]

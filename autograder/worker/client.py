@@ -23,7 +23,7 @@ from typing import Any
 import execnet
 
 from autograder import loader as loader_module
-from autograder.errors import StudentError
+from autograder.errors import GraderError, StudentError
 from autograder.plugin.messages import CallTimeout
 from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix
@@ -92,7 +92,7 @@ class Worker:
         self._spawn()
         self.generation += 1
         msg = ("load", inspect.getsource(loader_module), self.module_source,
-               list(self.skip.items()))
+               list(self.skip.items()), self.spec.device, self.spec.limits.gpu_memory_mb)
         for _attempt in range(20):
             try:
                 self.load_info = self._request(msg, timeout, loading=True)
@@ -106,8 +106,11 @@ class Worker:
                     if isinstance(exc, WorkerCrashed) else
                     f"not loaded: this cell did not finish loading within {timeout:g} s")
                 self._spawn()
-                msg = msg[:3] + (list(self.skip.items()),)
+                msg = (*msg[:3], list(self.skip.items()), *msg[4:])
         self.start_seconds = time.monotonic() - started
+        if self.load_info.get("device_error"):
+            self.stop()
+            raise GraderError(f"sandboxed worker: {self.load_info['device_error']}")
 
     def stop(self) -> None:
         gateway, self._gateway, self._channel = self._gateway, None, None

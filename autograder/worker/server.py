@@ -6,7 +6,7 @@ library, plus torch/numpy when data of theirs crosses. Everything that comes bac
 builtin data (execnet carries nothing else), tensors as `torch.save` bytes and arrays as
 `np.save` bytes, other objects as handles: ids into this process's table.
 
-Requests (tuples): ("load", loader_source, module_source, skip) (answers
+Requests (tuples): ("load", loader_source, module_source, skip, device, gpu_memory_mb) (answers
 ("loading", label) before each block it runs), ("getattr", id, name),
 ("call", id, args, kwargs), ("callmethod", id, name, args, kwargs), ("len", id),
 ("list", id), ("repr", id), ("recipe", name, args, kwargs). Replies: ("ok", value) or
@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 _objects = {}  # handle id -> object
-_state = {"module": None, "loaded": None}
+_state = {"module": None, "loaded": None, "device": "cpu"}
 
 
 def _register(obj):
@@ -76,7 +76,8 @@ def decode(value):
     if tag == "tensor":
         import torch
 
-        return torch.load(io.BytesIO(value[1]), weights_only=True)
+        tensor = torch.load(io.BytesIO(value[1]), weights_only=True)
+        return tensor if _state["device"] == "cpu" else tensor.to(_state["device"])
     if tag == "ndarray":
         import numpy as np
 
@@ -99,7 +100,7 @@ def _recipe(name, args, kwargs):
     if name == "torch.Generator":
         import torch
 
-        return torch.Generator().manual_seed(int(args[0]))
+        return torch.Generator(device=_state["device"]).manual_seed(int(args[0]))
     if name == "flop_count":  # (fn, *args): matmul/conv flops of fn(*args), counted here
         from torch.utils.flop_counter import FlopCounterMode
 
@@ -120,9 +121,63 @@ def _recipe(name, args, kwargs):
     raise ValueError(f"unknown recipe {name!r}")
 
 
+# --- the device student code runs on ------------------------------------------------
+def _use_device(choice, gpu_memory_mb=None):
+    """'cpu', or 'cuda': torch's default device, so tensors the student's code makes land
+    on the GPU, and tensors from the grader are moved there by `decode`; everything sent
+    back is copied to the CPU by `encode`. TF32 off: results are compared with float32
+    values computed on the CPU. PyTorch's allocator is capped at `gpu_memory_mb`.
+    Returns (device, error or None)."""
+    if choice == "cpu" or (choice == "auto" and not any(
+            name.startswith("nvidia") for name in os.listdir("/dev"))):
+        return "cpu", None  # numpy-only submissions never import torch for this
+    import torch
+
+    if not torch.cuda.is_available():
+        if choice == "auto":
+            return "cpu", None
+        return "cpu", "CUDA was asked for but the sandboxed worker sees no usable GPU"
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    if gpu_memory_mb:
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, gpu_memory_mb * 2**20 / total))
+    torch.set_default_device("cuda")
+    _follow_default_device(torch)
+    return "cuda", None
+
+
+def _follow_default_device(torch):
+    """Code written for the CPU runs unchanged on the GPU: a Generator made without a
+    device is made on the default device, as tensors are (else `torch.randperm(n,
+    generator=torch.Generator())` fails), and `.numpy()` of a CUDA tensor copies it to the
+    CPU first, where it would raise (so `np.asarray(action)` works as on the CPU)."""
+    base = torch.Generator
+
+    class DefaultDevice(type(base)):
+        def __call__(cls, device=None):
+            return base(device if device is not None else torch.get_default_device())
+
+        def __instancecheck__(cls, obj):
+            return isinstance(obj, base)
+
+    torch.Generator = DefaultDevice("Generator", (base,), {})
+    to_numpy = torch.Tensor.numpy
+
+    def numpy(self, *, force=False):
+        return to_numpy(self if self.device.type == "cpu" else self.cpu(), force=force)
+
+    torch.Tensor.numpy = numpy
+
+
 # --- requests -------------------------------------------------------------------------
-def _load(loader_source, module_source, skip, channel):
+def _load(loader_source, module_source, skip, channel, device="cpu", gpu_memory_mb=None):
     import types
+
+    _state["device"], device_error = _use_device(device, gpu_memory_mb)
+    if device_error:
+        return encode({"errors": {}, "names": [], "module": None, "device": _state["device"],
+                       "device_error": device_error})
 
     loader = types.ModuleType("autograder_loader")
     sys.modules[loader.__name__] = loader  # dataclasses look their module up
@@ -137,7 +192,7 @@ def _load(loader_source, module_source, skip, channel):
     _state["module"], _state["loaded"] = loaded.module, loaded
     names = sorted(n for n in vars(loaded.module) if not n.startswith("__"))
     return encode({"errors": dict(loaded.errors), "names": names,
-                   "module": _register(loaded.module)})
+                   "module": _register(loaded.module), "device": _state["device"]})
 
 
 def _location(exc):
@@ -156,7 +211,7 @@ def _location(exc):
 def handle(msg, channel):
     op = msg[0]
     if op == "load":
-        return _load(msg[1], msg[2], dict(msg[3]), channel)  # already encoded
+        return _load(msg[1], msg[2], dict(msg[3]), channel, *msg[4:6])  # already encoded
     if op == "getattr":
         return encode(getattr(_objects[msg[1]], msg[2]))
     if op == "call":
