@@ -44,8 +44,10 @@ Progress = Callable[[Check], None]
 
 
 def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: bool = True,
-                    progress: Progress | None = None) -> list[Check]:
-    """Run every check for one module; never raises for a failing check."""
+                    progress: Progress | None = None, device: str = "cpu") -> list[Check]:
+    """Run every check for one module; never raises for a failing check. With
+    device="cuda" the reference, stub and mutants are graded with the student's code on the
+    GPU (mutants sandboxed, since trusted mode runs on the CPU)."""
     layout = module_layout(course, slug)
     checks: list[Check] = []
 
@@ -68,7 +70,7 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
     record("written points", lambda: _written(layout, spec.written_points))
     if run_master:
         record("master runs", lambda: execute_master(layout))
-    base = base_request(course, layout)
+    base = dataclasses.replace(base_request(course, layout), device=device)
     record("reference full marks", lambda: _reference(base, spec.autograded_points))
     if layout.stub.is_file():
         record("stub scores zero", lambda: _stub_zero(base, layout))
@@ -78,7 +80,9 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
     reference_source = reference_source_of(layout)
     mutant_base = dataclasses.replace(base, threads=max(1, (os.cpu_count() or 1) // max(1, workers)))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        jobs = [(m, pool.submit(run_mutant, mutant_base, reference_source, m)) for m in mutants]
+        mode = "sandboxed" if device == "cuda" else "trusted"
+        jobs = [(m, pool.submit(run_mutant, mutant_base, reference_source, m, mode))
+                for m in mutants]
         for mutant, job in jobs:
             ok, detail, seconds = job.result()
             check = Check(slug, f"mutant {mutant.name}", ok, detail, seconds)

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from autograder.engine import GradeRequest, pytest_command, run_suite
 from autograder.config import SandboxLimits
 
@@ -84,6 +86,20 @@ def test_validate_passes_on_a_good_module_and_fails_on_an_uncaught_mutant(tiny_c
     bad = course_cli(cfg, "validate", "tiny", "--no-execute")
     assert bad.exit_code == 1
     assert "NOT caught by test_counter_mean" in bad.output
+
+
+def test_validate_on_cuda_grades_sandboxed_and_says_when_there_is_no_gpu(tiny_course, course_cli):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: benchmarks/gpu_check.py covers the CUDA path")
+    cfg = tiny_course / "course_config.py"
+    _assign(course_cli, tiny_course)
+    result = course_cli(cfg, "validate", "tiny", "--no-execute", "--device", "cuda")
+    assert result.exit_code == 1
+    assert "reference full marks" in result.output and "no usable GPU" in result.output
+    assert "mutant softmax_unstable" in result.output  # graded sandboxed, so it fails too
+    wrong = course_cli(cfg, "validate", "tiny", "--device", "tpu")
+    assert wrong.exit_code == 2 and "use cpu or cuda" in wrong.output
 
 
 def test_validate_runs_the_master_and_catches_a_stale_stub(tiny_course, course_cli):

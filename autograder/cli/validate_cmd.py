@@ -16,9 +16,14 @@ def validate_command(
     workers: int = typer.Option(2, "--workers", "-j", min=1, help="mutants graded in parallel"),
     execute: bool = typer.Option(True, "--execute/--no-execute",
                                  help="run the master notebook top to bottom (nbclient)"),
+    device: str = typer.Option("cpu", help="where student code runs: cpu, or cuda (then the "
+                                           "mutants run sandboxed too: trusted mode is CPU-only)"),
 ) -> None:
     """Validate modules; one table; non-zero exit on any failed check."""
     with user_errors():
+        if device not in ("cpu", "cuda"):
+            console.print(f"--device {device!r}: use cpu or cuda")
+            raise typer.Exit(EXIT_USAGE)
         course = course_from(ctx)
         chosen = list(slugs) if slugs else [m.slug for m in course.modules]
         for slug in chosen:
@@ -37,7 +42,7 @@ def validate_command(
                 continue
             console.print(f"[bold]validating {slug}[/]")
             checks += validate_module(course, slug, workers=workers, run_master=execute,
-                                      progress=show)
+                                      progress=show, device=device)
         table = Table(title="course validate")
         for col in ("module", "check", "result", "detail", "s"):
             table.add_column(col, overflow="fold", justify="right" if col == "s" else "left")
