@@ -88,7 +88,8 @@ def reference_rows(slug: str, base: GradeRequest, devices: list[str]) -> list[Ro
             continue
         ran_on = out.results["extra_data"].get("device")
         ok = out.score == out.max_score and ran_on == device
-        detail = "" if ok else (failures(out) or f"ran on {ran_on}, not {device}")
+        detail = f"(sandbox: {out.results['extra_data'].get('sandbox')})" if ok else (
+            failures(out) or f"ran on {ran_on}, not {device}")
         rows.append(Row(slug, "reference full marks", device, ok,
                         f"{out.score:g}/{out.max_score:g}", seconds, detail))
     return rows
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in reference_rows(slug, bases[slug], devices):
             rows.append(row)
             console.print(f"  {slug}: reference on {row.device}: {row.score} "
-                          f"in {row.seconds:.1f} s {'' if row.ok else row.detail}")
+                          f"in {row.seconds:.1f} s {row.detail}")
     jobs: list = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         if args.device == "cuda":  # a hog beside an honest grading on the same GPU

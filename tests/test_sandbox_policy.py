@@ -24,6 +24,12 @@ def test_bubblewrap_command_line_isolates_everything():
     assert "--tmpfs /tmp" in joined and "--proc /proc" in joined
     assert "--bind " not in joined, "nothing of the host may be writable"
     assert "/work" not in joined and "solutions" not in joined
+    # run by absolute path (the launcher's PATH is /usr/bin:/bin; bwrap may be elsewhere)
+    import shutil
+
+    assert args[0] == (shutil.which("bwrap") or "bwrap")
+    # no /etc/passwd inside: getpass.getuser() must find a name in the environment
+    assert "--setenv USER nobody" in joined and "--setenv LOGNAME nobody" in joined
 
 
 def test_privileges_are_dropped_to_a_real_non_root_uid():

@@ -122,7 +122,8 @@ def main(argv: list[str]) -> None:
             cmd += ["--setenv", key, value]
         cmd.append("--")
     cmd += [opts.python, *rest]
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "nobody", "LOGNAME": "nobody",
+           "PYTHONDONTWRITEBYTECODE": "1",
            "MPLBACKEND": "Agg", **passed}
     os.chdir("/tmp")
     os.execvpe(cmd[0], cmd, env)

@@ -121,7 +121,10 @@ def gpu_bwrap_args(env: dict[str, str]) -> list[str]:
 
 def bwrap_args(spec: SandboxSpec) -> list[str]:
     """The bubblewrap part of the worker's command line (before `--` and the python)."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+    # by absolute path: the launcher execs it with PATH=/usr/bin:/bin, and the probe
+    # (bubblewrap_works) found it on the grader's PATH, e.g. in /usr/local/bin
+    args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent",
+            "--new-session", "--clearenv",
             "--cap-drop", "ALL", "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr", *_usr_symlinks(),
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -130,6 +133,8 @@ def bwrap_args(spec: SandboxSpec) -> list[str]:
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
     args += ["--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin",
+             # no /etc/passwd inside: getpass.getuser() (torch's compile caches) reads these
+             "--setenv", "USER", "nobody", "--setenv", "LOGNAME", "nobody",
              "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "MPLBACKEND", "Agg",
              "--chdir", "/tmp"]
     return args
