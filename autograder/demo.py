@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -23,9 +24,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from autograder.config import ConfigError
 from autograder.course_loader import load_course
 from autograder.layout import module_layout
-from autograder.mutants import load_mutant
+from autograder.mutants import Mutant, apply_patches, load_mutant
 from autograder.notebook_io import NotebookNode, nbgrader_meta, read_notebook, write_notebook
 
 SLUG = "transformer"
@@ -33,10 +35,22 @@ BUGGY_MUTANT = "mask_inverted"  # solutions/transformer/mutants/<name>.py plante
 console = Console(highlight=False)
 
 
-def plant_bug(master: NotebookNode, mutant_source: str) -> NotebookNode:
-    """A copy of the master where each definition of the mutant replaces the same-named
-    definition inside the answer cell that holds it (as a student's bug would)."""
+def plant_bug(master: NotebookNode, mutant: Mutant) -> NotebookNode:
+    """A copy of the master with the mutant's bug where a student would make it: each of
+    its PATCH edits made inside the answer cell that holds the old text, each of its
+    definitions replacing the same-named one inside the answer cell that holds it."""
     nb = copy.deepcopy(master)
+    for old, new in mutant.patches:
+        cells = [c for c in nb.cells if c.cell_type == "code"
+                 and nbgrader_meta(c).get("solution") and old in c.source]
+        if len(cells) != 1:
+            raise ConfigError(f"{mutant.path}: PATCH text {old.strip()[:60]!r} is in "
+                              f"{len(cells)} answer cells of the master; it must be in one")
+        cells[0].source = apply_patches(cells[0].source, dataclasses.replace(
+            mutant, patches=((old, new),)), "its answer cell")
+    if mutant.patches:
+        return nb
+    mutant_source = mutant.source
     tree = ast.parse(mutant_source)
     lines = mutant_source.split("\n")
     imports = [ast.get_source_segment(mutant_source, n) for n in tree.body
@@ -78,7 +92,7 @@ def main() -> int:
         return 1
     validate_status = run(["validate", SLUG])
     master = read_notebook(layout.master, 1e9)
-    buggy = plant_bug(master, load_mutant(layout.mutants_dir / f"{BUGGY_MUTANT}.py").source)
+    buggy = plant_bug(master, load_mutant(layout.mutants_dir / f"{BUGGY_MUTANT}.py"))
     samples = {"reference": layout.master, "stub": layout.stub, "buggy": out / "buggy.ipynb"}
     write_notebook(buggy, samples["buggy"])
     rows = []

@@ -53,7 +53,7 @@ def build_class(course: Course, out: Path, n: int = 30, seed: int = 0) -> dict[s
         mutants = load_mutants(layout.mutants_dir)
         chosen = [m for m in mutants if m.name in DEMO_BUGS] or mutants[:2]
         for mutant in chosen[:2]:
-            variants[mutant.name] = plant_bug(master, mutant.source)
+            variants[mutant.name] = plant_bug(master, mutant)
         folder = out / f"submissions-{spec.slug}"
         folder.mkdir(exist_ok=True)
         names = list(variants)

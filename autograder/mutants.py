@@ -1,9 +1,12 @@
 """Mutants: realistic bugs that a hidden suite must catch.
 
 A mutant file in `solutions/<slug>/mutants/NAME.py` holds a docstring describing the bug,
-`FAILS = ["test_a", ...]` naming the hidden tests it must fail, and definitions that
-replace the reference's. It is graded as the master's extracted code followed by the
-mutant's code, so later definitions win.
+`FAILS = ["test_a", ...]` naming the hidden tests it must fail, and either definitions
+that replace the reference's (graded as the master's extracted code followed by the
+mutant's code, so later definitions win), or `PATCH = [("old text", "new text"), ...]`:
+edits of the reference's code, each `old text` found exactly once there. A patch states a
+one-line bug in a long function (a missing `optimizer.step()`) without copying the
+function, and follows the reference when it changes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class Mutant:
     fails: tuple[str, ...]
     source: str
     path: Path
+    patches: tuple[tuple[str, str], ...] = ()
 
 
 def load_mutant(path: Path) -> Mutant:
@@ -45,7 +49,38 @@ def load_mutant(path: Path) -> Mutant:
                 fails = None
     if not (isinstance(fails, list) and fails and all(isinstance(f, str) for f in fails)):
         raise ConfigError(f"{path}: needs FAILS = ['test_name', ...] naming the tests it must fail")
-    return Mutant(path.stem, description.splitlines()[0], tuple(fails), text, path)
+    return Mutant(path.stem, description.splitlines()[0], tuple(fails), text, path,
+                  _patches(path, tree))
+
+
+def _patches(path: Path, tree: ast.Module) -> tuple[tuple[str, str], ...]:
+    """The PATCH list, checked: (old, new) pairs of strings, old non-empty and != new."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "PATCH" for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                value = None
+            if not (isinstance(value, list) and value and all(
+                    isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+                    and pair[0] and pair[0] != pair[1] for pair in value)):
+                raise ConfigError(f"{path}: PATCH must be a list of (old text, new text) pairs "
+                                  f"of strings, each old text non-empty and changed")
+            return tuple(value)
+    return ()
+
+
+def apply_patches(text: str, mutant: Mutant, where: str = "the reference") -> str:
+    """`text` with each of the mutant's (old, new) edits; ConfigError naming the mutant file
+    when an old text is not found exactly once."""
+    for old, new in mutant.patches:
+        count = text.count(old)
+        if count != 1:
+            raise ConfigError(f"{mutant.path}: PATCH text {old.strip()[:60]!r} found {count} "
+                              f"times in {where}; it must occur exactly once")
+        text = text.replace(old, new)
+    return text
 
 
 def load_mutants(folder: Path) -> list[Mutant]:
@@ -56,5 +91,6 @@ def load_mutants(folder: Path) -> list[Mutant]:
 
 
 def compose(reference_source: str, mutant: Mutant) -> str:
-    """The module a mutant is graded as: reference blocks, then the mutant's block."""
+    """The module a mutant is graded as: reference blocks (patched), then the mutant's block."""
+    reference_source = apply_patches(reference_source, mutant)
     return f"{reference_source.rstrip()}\n\n{BLOCK_MARK}mutant {mutant.name} [mutant]\n{mutant.source}"
