@@ -39,36 +39,30 @@ def load_mutant(path: Path) -> Mutant:
     description = ast.get_docstring(tree)
     if not description:
         raise ConfigError(f"{path}: start the mutant with a docstring describing the bug")
-    fails = None
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "FAILS" for t in node.targets):
-            try:
-                fails = ast.literal_eval(node.value)
-            except ValueError:
-                fails = None
+    fails = _constant(tree, "FAILS")
     if not (isinstance(fails, list) and fails and all(isinstance(f, str) for f in fails)):
         raise ConfigError(f"{path}: needs FAILS = ['test_name', ...] naming the tests it must fail")
+    patches = _constant(tree, "PATCH", default=())  # () when the file has no PATCH
+    if patches != () and not (isinstance(patches, list) and patches and all(
+            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+            and pair[0] and pair[0] != pair[1] for pair in patches)):
+        raise ConfigError(f"{path}: PATCH must be a list of (old text, new text) pairs of "
+                          f"strings, each old text non-empty and changed")
     return Mutant(path.stem, description.splitlines()[0], tuple(fails), text, path,
-                  _patches(path, tree))
+                  tuple(patches))
 
 
-def _patches(path: Path, tree: ast.Module) -> tuple[tuple[str, str], ...]:
-    """The PATCH list, checked: (old, new) pairs of strings, old non-empty and != new."""
+def _constant(tree: ast.Module, name: str, default: object = None) -> object:
+    """The literal value assigned to `name` at the module's top level (None if not a
+    literal; `default` if never assigned)."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "PATCH" for t in node.targets):
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
             try:
-                value = ast.literal_eval(node.value)
+                return ast.literal_eval(node.value)
             except ValueError:
-                value = None
-            if not (isinstance(value, list) and value and all(
-                    isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
-                    and pair[0] and pair[0] != pair[1] for pair in value)):
-                raise ConfigError(f"{path}: PATCH must be a list of (old text, new text) pairs "
-                                  f"of strings, each old text non-empty and changed")
-            return tuple(value)
-    return ()
+                return None
+    return default
 
 
 def apply_patches(text: str, mutant: Mutant, where: str = "the reference") -> str:

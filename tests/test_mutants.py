@@ -57,7 +57,8 @@ def test_a_patch_that_does_not_match_once_is_one_line_naming_the_file(tiny_cours
 
 
 @pytest.mark.parametrize("patch", ['"not a list"', '[("same", "same")]', '[("", "x")]',
-                                   '[("a", "b", "c")]', '[("a", 1)]'])
+                                   '[("a", "b", "c")]', '[("a", 1)]', '[]',
+                                   'make_patches()'])
 def test_a_malformed_patch_list_is_refused(tmp_path, patch):
     path = tmp_path / "m.py"
     path.write_text(f'"""Bug."""\nFAILS = ["test_x"]\nPATCH = {patch}\n')
