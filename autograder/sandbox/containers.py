@@ -83,23 +83,23 @@ def kill_command(kind: str, spec: ContainerSpec) -> list[str] | None:
     return ["docker", "kill", spec.name] if kind == "docker" else None
 
 
+def _succeeds(cmd: list[str]) -> bool:
+    """`cmd` is installed and exits 0 within 20 s."""
+    if shutil.which(cmd[0]) is None:
+        return False
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 @lru_cache(maxsize=1)
 def docker_usable() -> bool:
     """A docker CLI that reaches a running engine."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                              capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    return _succeeds(["docker", "info", "--format", "{{.ServerVersion}}"])
 
 
 @lru_cache(maxsize=1)
 def gpu_present() -> bool:
-    if shutil.which("nvidia-smi") is None:
-        return False
-    try:
-        return subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    """An NVIDIA GPU that the driver lists."""
+    return _succeeds(["nvidia-smi", "-L"])
