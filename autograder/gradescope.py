@@ -91,6 +91,7 @@ def run(source: Path, submission: Path, results: Path) -> int:
     module = json.loads((source / "module.json").read_text())
     slug = module["slug"]
     results.parent.mkdir(parents=True, exist_ok=True)
+    status = 0
     try:
         notebook = _notebook_in(submission, slug)
         limits = SandboxLimits(**json.loads((source / "limits.json").read_text()))
@@ -103,10 +104,9 @@ def run(source: Path, submission: Path, results: Path) -> int:
         doc = {"score": 0, "tests": [],
                "output": f"The autograder failed (not your fault; staff are notified): "
                          f"{str(exc).splitlines()[0][:300]}"}
-        results.write_text(json.dumps(doc, indent=1))
-        return 1
+        status = 1
     results.write_text(json.dumps(doc, indent=1))
-    return 0
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
