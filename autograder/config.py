@@ -39,7 +39,7 @@ class ModuleSpec:
     autograded_points: float  # sum of the hidden suite's `points` markers
     written_points: float  # sum of the master's manually graded answer cells
     weight: float  # weight of this module in the report score (weights sum to 1)
-    gpu: bool = False  # grade on a GPU where the executor has one (Slurm: --gres)
+    gpu: bool = False  # student code on a GPU where the grader has one (Slurm: --gres); else CPU
 
     def __post_init__(self) -> None:
         _require(bool(SLUG_RE.match(self.slug)),

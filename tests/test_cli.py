@@ -44,7 +44,10 @@ def test_grade_notebook_usage_errors_are_one_line(tiny_course, course_cli):
     assert missing.exit_code == 2 and "no such notebook" in missing.output
     unknown = course_cli(cfg, "grade-notebook", "nope", "x.ipynb")
     assert unknown.exit_code == 2 and "unknown module 'nope'" in unknown.output
-    assert "Traceback" not in missing.output + unknown.output
+    master = str(tiny_course / "solutions" / "tiny" / "tiny.ipynb")
+    trusted_gpu = course_cli(cfg, "grade-notebook", "tiny", master, "--trusted", "--device", "cuda")
+    assert trusted_gpu.exit_code == 2 and "--device cuda needs the sandbox" in trusted_gpu.output
+    assert "Traceback" not in missing.output + unknown.output + trusted_gpu.output
 
 
 def test_grade_notebook_grader_error_exits_three(tiny_course, course_cli):

@@ -156,3 +156,29 @@ def test_dask_local_cluster_grades_like_the_local_pool(book, tiny_course):
     summary = grade_batch(course, engine, "tiny", workers=2, executor="dask")
     assert (summary.to_grade, summary.graded, summary.scores) == (3, 3, [10.0] * 3)
     assert set(_runs(engine).values()) == {1}
+
+
+def test_only_gpu_modules_ask_for_the_gpu(book, tiny_course, monkeypatch):
+    """`course grade` sends student code to the GPU only for ModuleSpec(gpu=True): the
+    other modules stay on the CPU even on a GPU machine (no CUDA start-up per worker)."""
+    import dataclasses
+
+    from gradebook import batch as batch_module
+
+    course, engine = book
+    folder = tiny_course / "batch"
+    folder.mkdir()
+    (folder / "s1.ipynb").write_text((tiny_course / "solutions" / "tiny" / "tiny.ipynb").read_text())
+    collect(engine, "tiny", folder)
+    seen: list[str] = []
+
+    class Capture:
+        def grade_all(self, requests, on_done):
+            seen.extend(r.device for r in requests)
+
+    monkeypatch.setattr(batch_module, "_executor", lambda *args: Capture())
+    grade_batch(course, engine, "tiny")
+    gpu_course = dataclasses.replace(course, modules=tuple(
+        dataclasses.replace(m, gpu=True) for m in course.modules))
+    grade_batch(gpu_course, engine, "tiny")
+    assert seen == ["cpu", "auto"]

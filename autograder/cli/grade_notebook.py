@@ -22,7 +22,9 @@ def grade_notebook_command(
     slug: str = typer.Argument(..., help="module slug from course_config.py"),
     notebook: Path = typer.Argument(..., help="the submitted .ipynb"),
     results: Path = typer.Option(None, "--results", help="write results.json here"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    device: str = typer.Option(None, help="where student code runs: auto (CUDA where the "
+                                           "worker sees a GPU), cpu or cuda; default: auto "
+                                           "for modules with gpu=True, else cpu"),
     trusted: bool = typer.Option(False, "--trusted/--sandboxed",
                                  help="trusted: student code runs in the grading process "
                                       "(fast, no isolation); default: a sandboxed worker"),
@@ -37,8 +39,12 @@ def grade_notebook_command(
         layout.require("master", "hidden_suite")
         if not notebook.is_file():
             raise UserError(f"{notebook}: no such notebook")
+        device = device or ("auto" if course.module(slug).gpu else "cpu")
         if device not in ("auto", "cpu", "cuda"):
             raise UserError(f"--device {device!r}: use auto, cpu or cuda")
+        if trusted and device == "cuda":
+            raise UserError("--device cuda needs the sandbox: --trusted runs student code "
+                            "in the grading process, on the CPU")
         request = GradeRequest(suite=[layout.hidden_suite], submission=notebook.resolve(),
                                master=layout.master, limits=course.sandbox,
                                suite_hash=suite_hash(layout, course.sandbox), device=device,
