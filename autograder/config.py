@@ -52,6 +52,12 @@ class ModuleSpec:
                  f"module {self.slug}: written_points must not be negative")
         _require(self.weight >= 0, f"module {self.slug}: weight must not be negative")
 
+    @property
+    def grading_device(self) -> str:
+        """Where graded student code runs: `auto` (CUDA where the worker sees a GPU) for a
+        gpu module, else `cpu` (no CUDA start-up per worker)."""
+        return "auto" if self.gpu else "cpu"
+
 
 @dataclass(frozen=True)
 class LateCurve:

@@ -81,9 +81,7 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
         return summary
     threads = (course.slurm.cpus_per_task if executor == "slurm"
                else max(1, (os.cpu_count() or 1) // max(1, workers)))
-    # student code on the GPU only for modules that ask for it (ModuleSpec.gpu), and then
-    # where the worker sees one; the others stay on the CPU (no CUDA start-up per worker)
-    device = "auto" if course.module(slug).gpu else "cpu"
+    device = course.module(slug).grading_device
     with tempfile.TemporaryDirectory(prefix=f"batch-{slug}-") as tmp:
         requests = []
         with Session(engine) as session:

@@ -39,7 +39,7 @@ def grade_notebook_command(
         layout.require("master", "hidden_suite")
         if not notebook.is_file():
             raise UserError(f"{notebook}: no such notebook")
-        device = device or ("auto" if course.module(slug).gpu else "cpu")
+        device = device or course.module(slug).grading_device
         if device not in ("auto", "cpu", "cuda"):
             raise UserError(f"--device {device!r}: use auto, cpu or cuda")
         if trusted and device == "cuda":
