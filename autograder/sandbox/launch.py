@@ -123,8 +123,7 @@ def main(argv: list[str]) -> None:
         cmd.append("--")
     cmd += [opts.python, *rest]
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "USER": "nobody", "LOGNAME": "nobody",
-           "PYTHONDONTWRITEBYTECODE": "1",
-           "MPLBACKEND": "Agg", **passed}
+           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", **passed}
     os.chdir("/tmp")
     os.execvpe(cmd[0], cmd, env)
 
