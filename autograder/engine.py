@@ -25,6 +25,13 @@ from autograder.config import SandboxLimits
 from autograder.errors import GraderError, UserError
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# pytest's plugins that grading never uses, not loaded: each costs imports and hooks in
+# every grading process (pdb and readline for `debugging`, xml for `junitxml`, ...), and
+# the exception plugins' gc.collect() passes cost ~60 ms of CPU per grading
+UNUSED_PLUGINS = tuple(arg for name in (
+    "debugging", "unittest", "pastebin", "junitxml", "doctest", "setuponly", "setupplan",
+    "stepwise", "legacypath", "subtests", "logging", "unraisableexception", "threadexception")
+    for arg in ("-p", f"no:{name}"))
 STARTUP_GRACE_S = 30.0  # interpreter + torch import, on top of the per-submission limit
 
 
@@ -109,10 +116,12 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
            "--grading-device", req.device,
            "--max-notebook-mb", f"{req.limits.max_notebook_mb:g}",
            "-c", os.devnull, "--rootdir", str(workdir), "--import-mode=importlib",
+           # no conftest above the suite's folder, and collection starts there: with -c
+           # /dev/null the default cut is /dev, so pytest listed every folder from / down
+           # (0.5 s of CPU per grading with the suite under a crowded /tmp)
+           "--confcutdir", str(Path(req.suite[0]).resolve().parent),
            "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-rN",
-           # their gc.collect() passes at the end cost ~60 ms of CPU per grading, for
-           # warnings about unraisable exceptions that grading never reads
-           "-p", "no:unraisableexception", "-p", "no:threadexception",
+           *UNUSED_PLUGINS,
            "-W", "ignore::DeprecationWarning"]
     if req.mode == "sandboxed":
         cmd += ["--grading-mode", "sandboxed", "--sandbox-kind", req.sandbox_kind,
@@ -175,6 +184,9 @@ def collect_outcome(req: GradeRequest, results: Path, timed_out: bool, returncod
         raise GraderError(f"the grading process wrote no results (exit {returncode}):\n"
                           f"{log[-2000:]}")
     doc = json.loads(results.read_text(encoding="utf-8"))
+    # the grading process's whole life (start-up, worker, tests), beside the plugin's
+    # execution_time (from its configuration on): where a batch's time went
+    doc.setdefault("extra_data", {})["wall_seconds"] = round(wall, 3)
     outcome = GradeOutcome(doc, log, wall)
     if timed_out:
         limit = req.limits.wall_seconds_per_submission

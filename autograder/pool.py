@@ -44,9 +44,11 @@ class ForkPool:
     def __init__(self, workers: int = 2, preload: Sequence[str] = ("numpy",)) -> None:
         self.workers = max(1, workers)
         import pytest  # noqa: F401 - warm imports shared by every child
+        from _pytest.config import default_plugins
 
         import autograder.plugin  # noqa: F401
-        for name in preload:
+        # pytest imports its plugins in pytest.main; imported here, no child pays for them
+        for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), *preload]:
             try:
                 importlib.import_module(name)
             except ImportError:

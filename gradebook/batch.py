@@ -129,7 +129,7 @@ def _commit(engine: Engine, slug: str, sha: str, current: str, outcome: GradeOut
 def _executor(course: Course, slug: str, name: str, workers: int, suite: Path,
               note: Callable[[str], None] | None) -> Executor:
     if name == "local":
-        preload = ("numpy", "torch") if _uses_torch(suite) else ("numpy",)
+        preload = ("numpy", "numpy.random", *(("torch",) if _uses_torch(suite) else ()))
         return ForkPool(workers=workers, preload=preload)
     if name == "slurm":
         from autograder.executors.slurm import SlurmExecutor

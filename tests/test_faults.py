@@ -79,7 +79,7 @@ def _is_worker(pid: int) -> bool:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return b"autograder.sandbox.launch" in cmd or b"bwrap" in cmd
+    return b"sandbox/launch.py" in cmd or b"bwrap" in cmd
 
 
 @pytest.mark.integration

@@ -39,12 +39,34 @@ def test_privileges_are_dropped_to_a_real_non_root_uid():
         assert drop_privileges(NOBODY) == []
 
 
-def test_launcher_receives_the_limits():
-    prefix = launch_prefix(SandboxSpec(kind="subprocess", limits=LIMITS))
-    assert prefix[1:3] == ["-m", "autograder.sandbox.launch"] and prefix[0].endswith("/bin/python")
+def test_launcher_receives_the_limits_and_the_sandbox_command():
+    spec = SandboxSpec(kind="bubblewrap", limits=LIMITS, python="/opt/venv/bin/python",
+                       venv="/opt/venv")
+    prefix = launch_prefix(spec, environ={"OMP_NUM_THREADS": "1", "SECRET_TOKEN": "x"})
+    # isolated: no site-packages, no PYTHON* variables; a script of the standard library
+    assert prefix[:3] == ["/opt/venv/bin/python", "-I", "-S"]
+    assert prefix[3].endswith("/autograder/sandbox/launch.py")
     assert prefix[prefix.index("--memory-mb") + 1] == "1024"
     assert prefix[prefix.index("--pids") + 1] == "16"
-    assert prefix[-1] == "--"
+    command = prefix[prefix.index("--") + 1:]
+    assert command[-1] == "/opt/venv/bin/python"  # execnet appends the interpreter's flags
+    assert command[:len(drop_privileges(NOBODY))] == drop_privileges(NOBODY)
+    bwrap = command[len(drop_privileges(NOBODY)):-2]
+    assert bwrap[:len(bwrap_args(spec))] == bwrap_args(spec)
+    assert bwrap[len(bwrap_args(spec)):] == ["--setenv", "OMP_NUM_THREADS", "1"]  # not the token
+    plain = launch_prefix(SandboxSpec(kind="subprocess", limits=LIMITS, python="/p"), environ={})
+    assert plain[plain.index("--") + 1:] == [*drop_privileges(NOBODY), "/p"]
+
+
+def test_launcher_rejects_a_malformed_line_in_one_line():
+    import sys
+
+    from autograder.sandbox.policy import LAUNCHER
+
+    for args in (["--memory-mb", "1"], ["--memory-mb", "x", "--", "true"], ["--", "true"]):
+        out = subprocess.run([sys.executable, "-I", "-S", LAUNCHER, *args], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode != 0 and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
 def test_launcher_applies_rlimits_in_the_subprocess_kind():
@@ -88,8 +110,9 @@ def test_the_launcher_is_told_to_pass_the_gpu_only_when_asked_and_present(monkey
                                     ("auto", ["/dev/nvidia0"], True), ("cuda", ["/dev/nvidia0"], True)):
         monkeypatch.setattr(policy, "gpu_device_nodes", lambda nodes=nodes: nodes)
         prefix = launch_prefix(SandboxSpec(kind="bubblewrap", limits=LIMITS, device=device))
-        assert ("--gpu" in prefix) is expected, (device, nodes)
-        assert prefix[-1] == "--"
+        launcher, command = prefix[:prefix.index("--")], prefix[prefix.index("--") + 1:]
+        assert ("--gpu" in launcher) is expected, (device, nodes)
+        assert ("--dev-bind" in command) is expected, (device, nodes)
 
 
 def test_a_gpu_worker_keeps_the_cuda_environment_and_no_address_space_limit(monkeypatch):

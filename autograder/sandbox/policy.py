@@ -23,6 +23,9 @@ from pathlib import Path
 from autograder.config import SandboxLimits
 from autograder.sandbox.containers import CONTAINER_KINDS, ContainerSpec, apptainer_command, \
     docker_command
+from autograder.sandbox.launch import OPTIONS, passed_env, worker_env
+
+LAUNCHER = str(Path(__file__).with_name("launch.py"))
 
 NOBODY = 65534
 
@@ -93,10 +96,6 @@ def _usr_symlinks() -> list[str]:
     return args
 
 
-GPU_ENV = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
-           "LD_LIBRARY_PATH")  # what a CUDA worker needs from the grader's environment
-
-
 def gpu_device_nodes() -> list[str]:
     """The NVIDIA device nodes here (/dev/nvidiactl, /dev/nvidia0, ...; none without a GPU)."""
     return sorted(str(p) for p in Path("/dev").glob("nvidia*") if not p.is_dir())
@@ -132,25 +131,44 @@ def bwrap_args(spec: SandboxSpec) -> list[str]:
     for etc in ("/etc/ld.so.cache", "/etc/localtime"):
         if Path(etc).exists():
             args += ["--ro-bind", etc, etc]
-    args += ["--setenv", "HOME", "/tmp", "--setenv", "PATH", "/usr/bin:/bin",
-             # no /etc/passwd inside: getpass.getuser() (torch's compile caches) reads these
-             "--setenv", "USER", "nobody", "--setenv", "LOGNAME", "nobody",
-             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "MPLBACKEND", "Agg",
-             "--chdir", "/tmp"]
-    return args
+    # the worker's environment (USER and LOGNAME: there is no /etc/passwd inside, and
+    # getpass.getuser() in torch's compile caches reads them)
+    for key, value in worker_env({}).items():
+        args += ["--setenv", key, value]
+    return args + ["--chdir", "/tmp"]
 
 
-def launch_prefix(spec: SandboxSpec, grace_s: float = 30.0) -> list[str]:
+def sandbox_command(spec: SandboxSpec, environ: dict[str, str]) -> list[str]:
+    """What the launcher execs once its limits are set: `setpriv` (when root) and
+    `bwrap` (bubblewrap kind), then the worker's interpreter (execnet adds its flags)."""
+    gpu = wants_gpu(spec)
+    cmd = drop_privileges(spec.uid)
+    if spec.kind == "bubblewrap":
+        cmd += bwrap_args(spec)
+        passed = passed_env(environ, gpu)
+        if gpu:
+            cmd += gpu_bwrap_args(passed)
+        for key, value in passed.items():
+            cmd += ["--setenv", key, value]
+        cmd.append("--")
+    return cmd + [spec.python]
+
+
+def launch_prefix(spec: SandboxSpec, grace_s: float = 30.0,
+                  environ: dict[str, str] | None = None) -> list[str]:
     """How execnet starts the worker: our launcher (limits), then the sandbox; or the
-    container command for the container kinds."""
+    container command for the container kinds. The launcher runs isolated (`-I -S`: no
+    site-packages, no environment variables read), as a script of the standard library."""
     lim = spec.limits
     if spec.kind in CONTAINER_KINDS:
         if spec.container is None:
             raise ValueError(f"sandbox kind {spec.kind} needs a container image")
         build = docker_command if spec.kind == "docker" else apptainer_command
         return build(spec.container, lim, lim.wall_seconds_per_submission + grace_s)
-    return [spec.python, "-m", "autograder.sandbox.launch", "--kind", spec.kind,
-            "--memory-mb", str(lim.memory_mb), "--pids", str(lim.max_processes),
-            "--cpu-seconds", str(lim.cpu_seconds), "--file-size-mb", str(lim.max_file_size_mb),
-            "--uid", str(spec.uid), "--venv", spec.venv, "--python", spec.python,
-            *(["--gpu"] if wants_gpu(spec) else []), "--"]
+    if spec.kind not in ("bubblewrap", "subprocess"):
+        raise ValueError(f"unknown sandbox kind {spec.kind!r}")
+    values = (lim.memory_mb, lim.max_processes, lim.cpu_seconds, lim.max_file_size_mb)
+    return [spec.python, "-I", "-S", LAUNCHER,
+            *(arg for option, value in zip(OPTIONS, values) for arg in (option, str(value))),
+            *(["--gpu"] if wants_gpu(spec) else []), "--",
+            *sandbox_command(spec, dict(os.environ) if environ is None else environ)]

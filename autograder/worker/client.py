@@ -14,6 +14,7 @@ import builtins
 import dataclasses
 import inspect
 import io
+import shlex
 import subprocess
 import sys
 import time
@@ -81,8 +82,11 @@ class Worker:
             container = dataclasses.replace(self.spec.container,
                                             name=f"fdl-grade-{uuid.uuid4().hex[:12]}")
             self.spec = dataclasses.replace(self.spec, container=container)
-        python = " ".join(launch_prefix(self.spec))
-        self._gateway = execnet.makegateway(f"popen//python={python}//dont_write_bytecode")
+        # set as an attribute, not in the spec string: execnet would split a string at
+        # any "//" inside the command line
+        xspec = execnet.XSpec("popen//dont_write_bytecode")
+        xspec.python = shlex.join(launch_prefix(self.spec))
+        self._gateway = execnet.makegateway(xspec)
         self._channel = self._gateway.remote_exec(inspect.getsource(server_module))
 
     def start(self, timeout: float) -> None:
