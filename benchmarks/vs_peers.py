@@ -228,6 +228,55 @@ def otter(work: Path, subs, kill_after: float) -> dict:
             "loop": loop, "note": "`otter run` per submission"}
 
 
+# --- a bare python process: the floor, not a grader -----------------------------------
+BARE = """
+import json, signal, sys
+nb = json.load(open(sys.argv[1]))
+def stop(*_):
+    raise TimeoutError
+signal.signal(signal.SIGALRM, stop)
+ns, score = {}, 0
+for cell in nb["cells"]:
+    if cell["cell_type"] == "code":
+        try:
+            signal.alarm(%(limit)d); exec("".join(cell["source"]), ns)
+        except BaseException:
+            pass
+        finally:
+            signal.alarm(0)
+for points, test in %(tests)r:
+    try:
+        signal.alarm(%(limit)d); exec(test, dict(ns)); score += points
+    except BaseException:
+        pass
+    finally:
+        signal.alarm(0)
+print(score)
+"""
+
+
+def bare(work: Path, subs) -> dict:
+    """One plain `python` per submission: exec the code cells, run the three tests (5 s
+    alarm each). No sandbox, no framework, no results file: what any grader builds on."""
+    folder = work / "bare"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    code = BARE % {"limit": TIMEOUT_S, "tests": [(pts, src) for _, pts, src in TEST_CELLS]}
+    times, scores = [], {}
+    total_start = time.monotonic()
+    for student, _, answers in subs:
+        path = folder / f"{student}.ipynb"
+        path.write_text(json.dumps(notebook_with(answers)))
+        start = time.monotonic()
+        out = run([sys.executable, "-c", code, str(path)], timeout=120)
+        times.append(time.monotonic() - start)
+        scores[student] = int(out.stdout.strip() or 0)
+    return {"total": time.monotonic() - total_start, "per": times,
+            "scores": scores, "loop": f"{TIMEOUT_S} s alarm per test, as ours",
+            "note": "reference, not a grader: one plain python per submission, "
+                    "no sandbox, no pytest, nothing recorded"}
+
+
 # --- ours ----------------------------------------------------------------------------
 def ours(work: Path, subs) -> dict:
     course = work / "ours"
@@ -268,14 +317,17 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/fdl-vs-peers"))
     parser.add_argument("--otter-kill", type=float, default=60.0,
                         help="seconds after which a hanging `otter run` is killed")
-    parser.add_argument("--tools", type=lambda v: v.split(","), default=["nbgrader", "otter"],
-                        help="peers to run besides ours (comma-separated)")
+    parser.add_argument("--tools", type=lambda v: v.split(","),
+                        default=["nbgrader", "otter", "bare"],
+                        help="what to run besides ours (comma-separated): nbgrader, otter, "
+                             "and bare (a plain python per submission, for reference)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     subs = submissions()
     expected = {s: (10 if k == "correct" else None) for s, k, _ in subs}
     runners = {"ours": lambda: ours(args.work, subs), "nbgrader": lambda: nbgrader(args.work, subs),
-               "otter": lambda: otter(args.work, subs, args.otter_kill)}
+               "otter": lambda: otter(args.work, subs, args.otter_kill),
+               "bare": lambda: bare(args.work, subs)}
     results = {tool: runners[tool]() for tool in ["ours"] + [t for t in args.tools if t != "ours"]}
     table = Table(title=f"20 submissions of one numpy assignment ({os.cpu_count()} cores)")
     for col in ("tool", "total s", "ours faster (total)", "per submission s (median)",

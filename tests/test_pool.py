@@ -35,3 +35,7 @@ def test_fork_pool_grades_a_batch_in_order_with_partial_credit(tmp_path):
     counter = next(t for t in outcomes[1].results["tests"] if t["name"] == "test_counter_mean")
     assert "Time limit" in counter["output"]
     assert isinstance(outcomes[2], UserError)
+    # each result says how long its grading process lived, worker and time-out included
+    walls = [outcomes[i].results["extra_data"]["wall_seconds"] for i in (0, 1, 3)]
+    assert all(w > 0 for w in walls) and walls[1] >= 2.0  # its Counter ran into the 2 s limit
+    assert walls[1] >= outcomes[1].results["execution_time"]
