@@ -247,3 +247,16 @@ def test_cuda_in_trusted_mode_is_a_usage_error(pytester):
                                            "--grading-device", "cuda", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--grading-device cuda needs --grading-mode sandboxed*"])
+
+
+def test_the_extracted_modules_are_removed_when_the_session_ends():
+    from autograder.plugin.source import SourceLoader
+    from conftest import FIXTURES
+
+    master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
+    loader = SourceLoader(submission=master, master=master, max_notebook_mb=20)
+    loader.submission_view()
+    loader.reference_module()
+    assert {p.name for p in loader.workdir.iterdir()} == {"submission.py", "reference.py"}
+    loader.close()  # the reference's code must not pile up in /tmp, one folder per grading
+    assert not loader.workdir.exists()

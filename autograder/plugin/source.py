@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,11 @@ class SourceLoader:
                                    self.worker.call_timeout)
 
     def close(self) -> None:
-        """Stop the worker, if any."""
+        """Stop the worker, if any, and remove the extracted modules (the submission's and
+        the reference's code: every grading left one such folder in /tmp before)."""
         if self.worker is not None:
             self.worker.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- reference -----------------------------------------------------------
     def reference_module(self) -> Any:
