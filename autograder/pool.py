@@ -1,17 +1,23 @@
 """Grading many submissions with pre-started grading processes (a fork server).
 
-`run_suite` pays for a fresh interpreter, pytest and the suite's imports on every
-submission. `ForkPool` pays once: the parent imports pytest, the plugin and the heavy
-libraries, then forks one child per submission (copy-on-write, milliseconds), which runs
-pytest in-process on that submission and exits; up to `workers` children run at once.
+`run_suite` pays for a fresh interpreter, pytest, its configuration and the suite's
+collection on every submission. `ForkPool` pays once per batch: the parent imports
+pytest, the plugin and the heavy libraries, then runs one pytest session that configures
+itself and collects the suite, and in that session's test loop forks one child per
+submission (copy-on-write, milliseconds). The child points the plugin at its submission
+and runs the collected tests, writes its results and exits; up to `workers` children run
+at once. Requests that differ in anything but the submission get a session each.
+
 Each child still starts its own sandboxed worker for the student's code, so isolation is
 exactly that of `run_suite`; only the trusted side is reused. The parent must hold no
-threads when it forks, so it never starts a worker itself.
+threads when it forks, so it never starts a worker itself: no test runs in the parent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -19,11 +25,19 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
+
+import pytest
 
 from autograder.engine import GradeOutcome, GradeRequest, check_request, collect_outcome, \
     grading_env, pytest_command
 from autograder.errors import GraderError, UserError
+
+# The session's own console output goes nowhere useful in the parent (a TA's terminal,
+# with `course grade`'s progress on it): no capture (children send theirs to /dev/null),
+# no summary line (-q once more: -qq), and no warning that the preloaded plugin cannot be
+# assertion-rewritten.
+SESSION_ARGS = ("--capture=no", "-q", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
 @dataclass
@@ -39,15 +53,15 @@ Done = Callable[[int, "GradeOutcome | Exception"], None]
 
 
 class ForkPool:
-    """Fork-per-submission grading with warm imports; results in request order."""
+    """Fork-per-submission grading with warm imports and one collection; results in
+    request order."""
 
     def __init__(self, workers: int = 2, preload: Sequence[str] = ("numpy",)) -> None:
         self.workers = max(1, workers)
-        import pytest  # noqa: F401 - warm imports shared by every child
         from _pytest.config import default_plugins
 
-        import autograder.plugin  # noqa: F401
-        # pytest imports its plugins in pytest.main; imported here, no child pays for them
+        import autograder.plugin  # noqa: F401 - warm imports shared by every child
+        # pytest imports its plugins in pytest.main; imported here, once
         for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), *preload]:
             try:
                 importlib.import_module(name)
@@ -58,76 +72,153 @@ class ForkPool:
                   on_done: Done | None = None) -> list[GradeOutcome | Exception]:
         """Grade every request; a failed one yields its exception instead of an outcome."""
         results: list[GradeOutcome | Exception | None] = [None] * len(requests)
-        pending = list(enumerate(requests))
-        running: dict[int, _Running] = {}
-        while pending or running:
-            while pending and len(running) < self.workers:
-                index, req = pending.pop(0)
-                try:
-                    check_request(req)
-                except (GraderError, UserError) as exc:
-                    self._finish(results, index, exc, on_done)
-                    continue
-                pid, job = self._fork(index, req)
-                running[pid] = job
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                self._enforce_deadlines(running)
-                time.sleep(0.002)
-                continue
-            job = running.pop(pid)
-            code = os.waitstatus_to_exitcode(status)
-            timed_out = code == -signal.SIGKILL and time.monotonic() >= job.deadline
+
+        def finish(index: int, outcome: GradeOutcome | Exception) -> None:
+            results[index] = outcome
+            if on_done is not None:
+                on_done(index, outcome)
+
+        groups: dict[str, list[int]] = {}
+        for index, req in enumerate(requests):
             try:
-                outcome: GradeOutcome | Exception = collect_outcome(
-                    job.request, job.workdir / "results.json", timed_out, code, "",
-                    time.monotonic() - job.started)
-            except GraderError as exc:
-                outcome = exc
-            finally:
-                shutil.rmtree(job.workdir, ignore_errors=True)
-            self._finish(results, job.index, outcome, on_done)
+                check_request(req)
+            except (GraderError, UserError) as exc:
+                finish(index, exc)
+                continue
+            groups.setdefault(_session_key(req), []).append(index)
+        for indices in groups.values():
+            self._grade_group([(i, requests[i]) for i in indices], finish)
         return [r for r in results if r is not None]
 
-    @staticmethod
-    def _finish(results: list, index: int, outcome: GradeOutcome | Exception,
-                on_done: Done | None) -> None:
-        results[index] = outcome
-        if on_done is not None:
-            on_done(index, outcome)
+    def _grade_group(self, jobs: list[tuple[int, GradeRequest]],
+                     finish: Callable[[int, GradeOutcome | Exception], None]) -> None:
+        """One pytest session for requests that differ only in their submission."""
+        scheduler = _Scheduler(jobs, self.workers, finish)
+        with tempfile.TemporaryDirectory(prefix="grade-session-") as tmp:
+            first = jobs[0][1]
+            args = [*pytest_command(first, Path(tmp) / "unused.json", Path(tmp))[3:],
+                    *SESSION_ARGS]
+            saved = dict(os.environ)
+            os.environ.update(grading_env(first))  # no plugin autoload, thread counts
+            try:
+                code = pytest.main(args, plugins=[scheduler])
+            except BaseException:
+                if scheduler.in_child:
+                    os._exit(70)
+                raise
+            if scheduler.in_child:  # a child ends here, never back in the caller
+                os._exit(int(code))
+            os.environ.clear()
+            os.environ.update(saved)
+        if scheduler.error is not None:
+            raise scheduler.error
+        for index, _req in scheduler.unstarted():  # the session ended before its test loop
+            finish(index, GraderError(f"the grading session ended before grading started "
+                                      f"(pytest exit status {int(code)})"))
 
-    def _fork(self, index: int, req: GradeRequest) -> tuple[int, _Running]:
+
+def _session_key(req: GradeRequest) -> str:
+    """Requests with equal keys share one configured and collected session."""
+    data = dataclasses.asdict(dataclasses.replace(req, submission=Path()))
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+class _Scheduler:
+    """pytest plugin of the pool's session: its test loop forks the children.
+
+    In the parent, `pytest_runtestloop` forks a child per job and waits for them; it
+    returns True, so pytest's own loop never runs there. In a child it points the
+    grading plugin at the child's submission and returns None: pytest's own loop then
+    runs the collected tests, and the session ends as in any pytest process.
+    """
+
+    def __init__(self, jobs: list[tuple[int, GradeRequest]], workers: int,
+                 finish: Callable[[int, GradeOutcome | Exception], None]) -> None:
+        self.pending = list(jobs)
+        self.workers = workers
+        self.finish = finish
+        self.running: dict[int, _Running] = {}
+        self.in_child = False
+        self.error: BaseException | None = None
+        self.started_any = False
+
+    def unstarted(self) -> list[tuple[int, GradeRequest]]:
+        return [] if self.started_any else self.pending
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        self.started_any = True
+        try:
+            while self.pending or self.running:
+                while self.pending and len(self.running) < self.workers:
+                    index, req = self.pending.pop(0)
+                    if self._fork(session, index, req):
+                        return None  # the child: pytest's own loop runs its tests
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    self._enforce_deadlines()
+                    time.sleep(0.002)
+                    continue
+                if pid in self.running:
+                    self._collect(self.running.pop(pid), os.waitstatus_to_exitcode(status))
+        except BaseException as exc:  # noqa: BLE001 - re-raised by grade_all, after pytest
+            self.error = exc
+            for pid in self.running:
+                _kill_group(pid)
+        # the parent ran no test: nothing of its session belongs on the TA's terminal
+        session.config.pluginmanager.unregister(name="terminalreporter")
+        return True
+
+    def _fork(self, session: pytest.Session, index: int, req: GradeRequest) -> bool:
+        """Fork the job's child; True in the child, once it is set up."""
         workdir = Path(tempfile.mkdtemp(prefix="grade-"))
-        args = pytest_command(req, workdir / "results.json", workdir)[3:]  # drop python -m pytest
         started = time.monotonic()
         pid = os.fork()
-        if pid == 0:  # child: never returns
-            code = 70
+        if pid == 0:
+            self.in_child = True
             try:
                 os.setsid()
                 _die_with_parent()
                 os.chdir(workdir)
                 os.environ.update(grading_env(req))
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, 1)
-                os.dup2(devnull, 2)
-                import pytest
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                from autograder.plugin import plugin_key
 
-                code = int(pytest.main(args))
-            finally:
-                os._exit(code)
+                session.config.stash[plugin_key].start_submission(
+                    req.submission, workdir / "results.json")
+            except BaseException:  # noqa: BLE001 - a child never returns to the caller
+                os._exit(70)
+            return True
         deadline = started + req.limits.wall_seconds_per_submission + req.startup_grace_s
-        return pid, _Running(index, req, workdir, started, deadline)
+        self.running[pid] = _Running(index, req, workdir, started, deadline)
+        return False
 
-    @staticmethod
-    def _enforce_deadlines(running: dict[int, _Running]) -> None:
+    def _collect(self, job: _Running, code: int) -> None:
+        timed_out = code == -signal.SIGKILL and time.monotonic() >= job.deadline
+        try:
+            outcome: GradeOutcome | Exception = collect_outcome(
+                job.request, job.workdir / "results.json", timed_out, code, "",
+                time.monotonic() - job.started)
+        except GraderError as exc:
+            outcome = exc
+        finally:
+            shutil.rmtree(job.workdir, ignore_errors=True)
+        self.finish(job.index, outcome)
+
+    def _enforce_deadlines(self) -> None:
         now = time.monotonic()
-        for pid, job in running.items():
+        for pid, job in self.running.items():
             if now >= job.deadline:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_group(pid)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _die_with_parent() -> None:

@@ -31,13 +31,16 @@ def grade_command(ctx: typer.Context,
         course = course_from(ctx)
         course.module(slug)
         engine = open_gradebook(course)
+        # refreshed by hand: an auto-refreshing bar is a thread, and the local executor
+        # forks its grading processes from this one (a lock held by that thread at a
+        # fork, such as stdout's, would stay held in the child)
         with Progress("[progress.description]{task.description}", BarColumn(),
                       MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                      transient=False) as bar:
+                      transient=False, auto_refresh=False) as bar:
             task = bar.add_task(f"grading {slug}", total=None)
 
             def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                bar.update(task, completed=done, total=total, refresh=True)
 
             summary = grade_batch(course, engine, slug, workers=workers, regrade=regrade,
                                   progress=progress, executor=executor, note=bar.console.print,

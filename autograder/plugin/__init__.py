@@ -94,6 +94,16 @@ class GradingPlugin:
             sandbox=self.sandbox,
         )
 
+    def start_submission(self, submission: Path, results: Path) -> None:
+        """Grade another submission with this configured, collected session (a process
+        forked after collection, see autograder/pool.py). Tests, records and collection
+        errors stay; the submission, its worker and the clock start afresh."""
+        self.config.option.submission, self.config.option.results = submission, results
+        self.sources = SourceLoader(submission=submission, master=self.sources.master,
+                                    max_notebook_mb=self.config.getoption("max_notebook_mb"),
+                                    sandbox=self.sandbox)
+        self.started = time.monotonic()
+
     # --- collection ----------------------------------------------------------
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if items and self.sources.master is None:
