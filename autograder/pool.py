@@ -33,11 +33,9 @@ from autograder.engine import GradeOutcome, GradeRequest, check_request, collect
     grading_env, pytest_command
 from autograder.errors import GraderError, UserError
 
-# The session's own console output goes nowhere useful in the parent (a TA's terminal,
-# with `course grade`'s progress on it): no capture (children send theirs to /dev/null),
-# no summary line (-q once more: -qq), and no warning that the preloaded plugin cannot be
-# assertion-rewritten.
-SESSION_ARGS = ("--capture=no", "-q", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+# pytest's output capture would take over the parent's fds 1 and 2 (a TA's terminal, with
+# `course grade`'s progress on it) for the whole batch; children send theirs to /dev/null
+SESSION_ARGS = ("--capture=no",)
 
 
 @dataclass
@@ -67,6 +65,13 @@ class ForkPool:
                 importlib.import_module(name)
             except ImportError:
                 pass
+
+    @classmethod
+    def for_suite(cls, suite: Path, workers: int = 2) -> "ForkPool":
+        """A pool whose parent has imported what the suite imports that is slow to import:
+        numpy always, torch when the suite imports it."""
+        uses_torch = "import torch" in Path(suite).read_text(encoding="utf-8")
+        return cls(workers, preload=("numpy", "numpy.random", *(("torch",) if uses_torch else ())))
 
     def grade_all(self, requests: Sequence[GradeRequest],
                   on_done: Done | None = None) -> list[GradeOutcome | Exception]:
@@ -148,6 +153,9 @@ class _Scheduler:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Any:
         self.started_any = True
+        # nothing of the session belongs on the TA's terminal: not the parent's summary,
+        # not the children's progress (their file objects may not be on fds 1 and 2)
+        session.config.pluginmanager.unregister(name="terminalreporter")
         try:
             while self.pending or self.running:
                 while self.pending and len(self.running) < self.workers:
@@ -165,8 +173,6 @@ class _Scheduler:
             self.error = exc
             for pid in self.running:
                 _kill_group(pid)
-        # the parent ran no test: nothing of its session belongs on the TA's terminal
-        session.config.pluginmanager.unregister(name="terminalreporter")
         return True
 
     def _fork(self, session: pytest.Session, index: int, req: GradeRequest) -> bool:

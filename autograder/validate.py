@@ -3,7 +3,7 @@
 Checks, per module: the stub is what `course assign` generates; written points match the
 config; the master runs top to bottom; the reference gets full marks and the suite's
 points match the config; the stub gets zero; every mutant loses points on the tests it
-names (mutants run trusted, without `slow` tests, in parallel).
+names (mutants run trusted, without `slow` tests, in one fork pool).
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ import os
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from autograder.assign import assign, written_points
 from autograder.config import Course
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import GradeOutcome, GradeRequest, run_suite
 from autograder.errors import GraderError, UserError
 from autograder.extract import extract
 from autograder.layout import ModuleLayout, module_layout
 from autograder.mutants import Mutant, compose, load_mutants
 from autograder.notebook_io import read_notebook
+from autograder.pool import ForkPool
 from autograder.suite_hash import suite_hash
 
 
@@ -79,16 +79,13 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
         record("mutants", lambda: (False, f"no mutants in {layout.mutants_dir}"))
     reference_source = reference_source_of(layout)
     mutant_base = dataclasses.replace(base, threads=max(1, (os.cpu_count() or 1) // max(1, workers)))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        mode = "sandboxed" if device == "cuda" else "trusted"
-        jobs = [(m, pool.submit(run_mutant, mutant_base, reference_source, m, mode))
-                for m in mutants]
-        for mutant, job in jobs:
-            ok, detail, seconds = job.result()
-            check = Check(slug, f"mutant {mutant.name}", ok, detail, seconds)
-            checks.append(check)
-            if progress:
-                progress(check)
+    mode = "sandboxed" if device == "cuda" else "trusted"
+    for mutant, (ok, detail, seconds) in zip(mutants, grade_mutants(
+            mutant_base, reference_source, mutants, mode, workers)):
+        check = Check(slug, f"mutant {mutant.name}", ok, detail, seconds)
+        checks.append(check)
+        if progress:
+            progress(check)
     return checks
 
 
@@ -172,6 +169,34 @@ def run_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
     return ok, detail, time.monotonic() - start
 
 
+def grade_mutants(base: GradeRequest, reference_source: str, mutants: list[Mutant],
+                  mode: str = "trusted", workers: int = 2) -> list[tuple[bool, str, float]]:
+    """Grade every mutant in one fork pool (the suite imported and collected once, as in
+    `course grade`): (caught as promised?, detail, seconds) per mutant, in order."""
+    results: list[tuple[bool, str, float] | None] = [None] * len(mutants)
+    requests, where = [], []
+    with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
+        for i, mutant in enumerate(mutants):
+            module = Path(tmp) / f"{i:03d}-{mutant.name}" / "submission.py"
+            module.parent.mkdir()
+            try:
+                module.write_text(compose(reference_source, mutant), encoding="utf-8")
+            except UserError as exc:
+                results[i] = (False, str(exc).splitlines()[0], 0.0)
+                continue
+            requests.append(dataclasses.replace(base, submission=module,
+                                                marker_expr="not slow", mode=mode))
+            where.append(i)
+        outcomes = ForkPool.for_suite(base.suite[0], workers).grade_all(requests)
+    for i, outcome in zip(where, outcomes):
+        if isinstance(outcome, Exception):
+            results[i] = (False, str(outcome).splitlines()[0] if str(outcome) else
+                          type(outcome).__name__, 0.0)
+        else:
+            results[i] = (*_judge(mutants[i], outcome), outcome.wall_time)
+    return [r for r in results if r is not None]
+
+
 def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
                   mode: str = "trusted") -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
@@ -179,6 +204,11 @@ def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
         module.write_text(compose(reference_source, mutant), encoding="utf-8")
         req = dataclasses.replace(base, submission=module, marker_expr="not slow", mode=mode)
         out = run_suite(req)
+    return _judge(mutant, out)
+
+
+def _judge(mutant: Mutant, out: GradeOutcome) -> tuple[bool, str]:
+    """Did the mutant lose points on every test it names?"""
     failed = out.failed_tests()
     missed = [name for name in mutant.fails if not any(f.split("[")[0] == name for f in failed)]
     ok = not missed and out.score < out.max_score

@@ -129,8 +129,7 @@ def _commit(engine: Engine, slug: str, sha: str, current: str, outcome: GradeOut
 def _executor(course: Course, slug: str, name: str, workers: int, suite: Path,
               note: Callable[[str], None] | None) -> Executor:
     if name == "local":
-        preload = ("numpy", "numpy.random", *(("torch",) if _uses_torch(suite) else ()))
-        return ForkPool(workers=workers, preload=preload)
+        return ForkPool.for_suite(suite, workers)
     if name == "slurm":
         from autograder.executors.slurm import SlurmExecutor
 
@@ -142,6 +141,3 @@ def _executor(course: Course, slug: str, name: str, workers: int, suite: Path,
         return DaskExecutor(workers=workers)
     raise UserError(f"unknown executor {name!r}; choose one of {', '.join(NAMES)}")
 
-
-def _uses_torch(suite: Path) -> bool:
-    return "import torch" in suite.read_text(encoding="utf-8")

@@ -9,9 +9,9 @@ from autograder.demo import plant_bug
 from autograder.engine import GradeRequest
 from autograder.layout import module_layout
 from autograder.course_loader import load_course
-from autograder.mutants import compose, load_mutant
+from autograder.mutants import compose, load_mutant, load_mutants
 from autograder.notebook_io import read_notebook
-from autograder.validate import base_request, reference_source_of, run_mutant
+from autograder.validate import base_request, grade_mutants, reference_source_of, run_mutant
 
 PATCH_MUTANT = '''"""Counter.mean divides by n + 1 (as a one-line patch)."""
 FAILS = ["test_counter_mean"]
@@ -76,3 +76,16 @@ def test_plant_bug_makes_the_patch_inside_the_answer_cell(tiny_course):
     assert len(sources) == 1 and "return self.total / (self.n + 1)" in sources[0]
     assert "### BEGIN SOLUTION" in sources[0]  # the cell keeps its shape
     assert all("(self.n + 1)" not in c.source for c in master.cells)  # the master is untouched
+
+
+def test_grading_all_mutants_in_one_pool_agrees_with_one_at_a_time(tiny_course):
+    course, layout = _tiny(tiny_course)
+    (layout.mutants_dir / "bad_patch.py").write_text(
+        '"""A patch that misses."""\nFAILS = ["test_counter_mean"]\nPATCH = [("no such line", "x")]\n')
+    mutants = load_mutants(layout.mutants_dir)
+    reference, base = reference_source_of(layout), base_request(course, layout)
+    batch = grade_mutants(base, reference, mutants, workers=2)  # `course validate`'s way
+    single = [run_mutant(base, reference, m) for m in mutants]
+    assert [b[:2] for b in batch] == [s[:2] for s in single]
+    assert [m.name for m, b in zip(mutants, batch) if not b[0]] == ["bad_patch"]
+    assert all(seconds > 0 for ok, _, seconds in batch if ok)

@@ -39,3 +39,15 @@ def test_fork_pool_grades_a_batch_in_order_with_partial_credit(tmp_path):
     walls = [outcomes[i].results["extra_data"]["wall_seconds"] for i in (0, 1, 3)]
     assert all(w > 0 for w in walls) and walls[1] >= 2.0  # its Counter ran into the 2 s limit
     assert walls[1] >= outcomes[1].results["execution_time"]
+
+
+def test_requests_that_differ_beyond_the_submission_get_their_own_session(capfd):
+    base = GradeRequest(suite=[TINY / "test_tiny.py"], submission=TINY / "tiny.ipynb",
+                        master=TINY / "tiny.ipynb", mode="sandboxed", threads=1,
+                        limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=60))
+    other = dataclasses.replace(base, limits=dataclasses.replace(base.limits, wall_seconds_per_call=7),
+                                marker_expr="not slow")
+    outcomes = ForkPool(workers=2).grade_all([base, other, base])
+    assert [o.score for o in outcomes] == [10, 10, 10]
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", "the pool's own pytest session must print nothing"
