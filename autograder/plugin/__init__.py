@@ -337,6 +337,11 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _cuda_available() -> bool:
-    """CUDA present? Only asks torch if the suite imported it (numpy suites stay fast)."""
+    """CUDA present? Only asks torch if the suite imported it (numpy suites stay fast).
+    Asks NVML, not the CUDA runtime: the fork pool collects in its parent and then forks,
+    and a runtime initialised before a fork cannot be used in the children."""
     torch = sys.modules.get("torch")
-    return bool(torch is not None and torch.cuda.is_available())
+    if torch is None:
+        return False
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    return bool(torch.cuda.is_available())
