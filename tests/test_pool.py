@@ -51,3 +51,24 @@ def test_requests_that_differ_beyond_the_submission_get_their_own_session(capfd)
     assert [o.score for o in outcomes] == [10, 10, 10]
     out, err = capfd.readouterr()
     assert out == "" and err == "", "the pool's own pytest session must print nothing"
+
+
+def test_no_conftest_above_the_suite_loads_into_grading(tmp_path):
+    """pytest's default conftest cut (-c /dev/null: /dev) let every folder from / down to
+    the suite add a conftest.py; grading stops at the suite's own folder."""
+    import shutil
+
+    course = tmp_path / "course"
+    shutil.copytree(TINY, course / "solutions" / "tiny")
+    marker = tmp_path / "conftest-ran"
+    (tmp_path / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (course / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    suite = course / "solutions" / "tiny"
+    req = GradeRequest(suite=[suite / "test_tiny.py"], submission=suite / "tiny.ipynb",
+                       master=suite / "tiny.ipynb", mode="sandboxed", threads=1,
+                       limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=60))
+    from autograder.engine import run_suite
+
+    assert run_suite(req).score == 10
+    assert ForkPool(workers=1).grade_all([req])[0].score == 10
+    assert not marker.exists()
