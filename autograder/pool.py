@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ class ForkPool:
 
         import autograder.plugin  # noqa: F401 - warm imports shared by every child
         # pytest imports its plugins in pytest.main; imported here, once
-        for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), *preload]:
+        for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), "threadpoolctl",
+                     *preload]:
             try:
                 importlib.import_module(name)
             except ImportError:
@@ -187,6 +189,7 @@ class _Scheduler:
                 _die_with_parent()
                 os.chdir(workdir)
                 os.environ.update(grading_env(req))
+                _limit_threads(req.threads)
                 devnull = os.open(os.devnull, os.O_RDWR)
                 for fd in (0, 1, 2):
                     os.dup2(devnull, fd)
@@ -218,6 +221,21 @@ class _Scheduler:
         for pid, job in self.running.items():
             if now >= job.deadline:
                 _kill_group(pid)
+
+
+def _limit_threads(threads: int | None) -> None:
+    """Size the child's thread pools as its environment says. The parent imported numpy
+    and torch before that environment was set, and OpenBLAS and OpenMP read it once, at
+    load: without this, every child ran torch on all cores (the transformer's mutants took
+    18-35 s each instead of 3-9 s, two children fighting over two cores)."""
+    if not threads:
+        return
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
 
 
 def _kill_group(pid: int) -> None:

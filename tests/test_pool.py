@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
+
 from autograder.config import SandboxLimits
 from autograder.engine import GradeRequest
 from autograder.errors import UserError
@@ -72,3 +74,37 @@ def test_no_conftest_above_the_suite_loads_into_grading(tmp_path):
     assert run_suite(req).score == 10
     assert ForkPool(workers=1).grade_all([req])[0].score == 10
     assert not marker.exists()
+
+
+THREADS_SUITE = '''
+import pytest
+
+
+@pytest.mark.points(1)
+def test_the_grading_process_uses_the_threads_it_was_given(submission):
+    import torch
+    from threadpoolctl import threadpool_info
+
+    assert torch.get_num_threads() == 1
+    assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+'''
+
+
+def test_a_forked_grading_process_gets_its_thread_count_though_the_parent_loaded_torch(tmp_path):
+    """OpenBLAS and OpenMP size their pools when loaded, in the pool's parent: each child
+    must size them again, or every child runs on all cores."""
+    torch = pytest.importorskip("torch")
+    from threadpoolctl import threadpool_limits
+
+    suite = tmp_path / "test_threads.py"
+    suite.write_text(THREADS_SUITE)
+    req = GradeRequest(suite=[suite], submission=TINY / "tiny.ipynb", master=TINY / "tiny.ipynb",
+                       mode="trusted", threads=1, limits=SandboxLimits(wall_seconds_per_call=30))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with threadpool_limits(2):
+            outcome = ForkPool(workers=1, preload=("numpy", "torch")).grade_all([req])[0]
+    finally:
+        torch.set_num_threads(before)
+    assert outcome.score == 1, outcome.results["tests"][0]["output"]
