@@ -113,10 +113,12 @@ class ForkPool:
                 if scheduler.in_child:
                     os._exit(70)
                 raise
+            finally:
+                if not scheduler.in_child:
+                    os.environ.clear()
+                    os.environ.update(saved)
             if scheduler.in_child:  # a child ends here, never back in the caller
                 os._exit(int(code))
-            os.environ.clear()
-            os.environ.update(saved)
         if scheduler.error is not None:
             raise scheduler.error
         for index, _req in scheduler.unstarted():  # the session ended before its test loop
