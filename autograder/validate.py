@@ -56,7 +56,7 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
         try:
             ok, detail = fn()
         except (UserError, GraderError) as exc:
-            ok, detail = False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            ok, detail = False, _first_line(exc)
         check = Check(slug, name, ok, detail, time.monotonic() - start)
         checks.append(check)
         if progress:
@@ -165,7 +165,7 @@ def run_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
     try:
         ok, detail = _grade_mutant(base, reference_source, mutant, mode)
     except (UserError, GraderError) as exc:
-        ok, detail = False, str(exc).splitlines()[0]
+        ok, detail = False, _first_line(exc)
     return ok, detail, time.monotonic() - start
 
 
@@ -177,33 +177,40 @@ def grade_mutants(base: GradeRequest, reference_source: str, mutants: list[Mutan
     requests, where = [], []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         for i, mutant in enumerate(mutants):
-            module = Path(tmp) / f"{i:03d}-{mutant.name}" / "submission.py"
-            module.parent.mkdir()
             try:
-                module.write_text(compose(reference_source, mutant), encoding="utf-8")
+                requests.append(_mutant_request(base, reference_source, mutant, mode,
+                                                Path(tmp) / f"{i:03d}-{mutant.name}"))
             except UserError as exc:
-                results[i] = (False, str(exc).splitlines()[0], 0.0)
+                results[i] = (False, _first_line(exc), 0.0)
                 continue
-            requests.append(dataclasses.replace(base, submission=module,
-                                                marker_expr="not slow", mode=mode))
             where.append(i)
         outcomes = ForkPool.for_suite(base.suite[0], workers).grade_all(requests)
     for i, outcome in zip(where, outcomes):
         if isinstance(outcome, Exception):
-            results[i] = (False, str(outcome).splitlines()[0] if str(outcome) else
-                          type(outcome).__name__, 0.0)
+            results[i] = (False, _first_line(outcome), 0.0)
         else:
             results[i] = (*_judge(mutants[i], outcome), outcome.wall_time)
     return [r for r in results if r is not None]
 
 
+def _mutant_request(base: GradeRequest, reference_source: str, mutant: Mutant, mode: str,
+                    folder: Path) -> GradeRequest:
+    """The reference with the mutant applied, as a module in `folder`, graded without the
+    slow tests; a PATCH that does not apply raises its UserError here."""
+    folder.mkdir(exist_ok=True)
+    module = folder / "submission.py"
+    module.write_text(compose(reference_source, mutant), encoding="utf-8")
+    return dataclasses.replace(base, submission=module, marker_expr="not slow", mode=mode)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
                   mode: str = "trusted") -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
-        module = Path(tmp) / "submission.py"
-        module.write_text(compose(reference_source, mutant), encoding="utf-8")
-        req = dataclasses.replace(base, submission=module, marker_expr="not slow", mode=mode)
-        out = run_suite(req)
+        out = run_suite(_mutant_request(base, reference_source, mutant, mode, Path(tmp)))
     return _judge(mutant, out)
 
 
