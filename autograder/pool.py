@@ -15,7 +15,6 @@ threads when it forks, so it never starts a worker itself: no test runs in the p
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import os
@@ -31,7 +30,7 @@ from typing import Any, Callable, Sequence
 import pytest
 
 from autograder.engine import GradeOutcome, GradeRequest, check_request, collect_outcome, \
-    grading_env, pytest_command
+    grading_env, pytest_command, request_to_json
 from autograder.errors import GraderError, UserError
 
 # pytest's output capture would take over the parent's fds 1 and 2 (a TA's terminal, with
@@ -128,8 +127,9 @@ class ForkPool:
 
 def _session_key(req: GradeRequest) -> str:
     """Requests with equal keys share one configured and collected session."""
-    data = dataclasses.asdict(dataclasses.replace(req, submission=Path()))
-    return json.dumps(data, sort_keys=True, default=str)
+    data = request_to_json(req)
+    del data["submission"]
+    return json.dumps(data, sort_keys=True)
 
 
 class _Scheduler:
