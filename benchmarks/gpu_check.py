@@ -10,7 +10,11 @@ the student's code in a sandboxed worker):
    tests it names, as `course validate` requires on the CPU;
 4. the attack corpus's GPU memory hog graded beside the first module's reference on the
    same GPU: the hog stops at `sandbox.gpu_memory_mb` and the honest grading keeps full
-   marks.
+   marks;
+5. a batch graded as `course grade` grades it (`ForkPool`: one collection, one forked
+   child per submission): reference, stub, reference on the device, with the pool's
+   parent never initialising CUDA (a CUDA runtime started before a fork is unusable in
+   the children).
 
 On CUDA the worker makes torch's default device the GPU, moves the tensors the suite
 passes in there and copies every tensor it returns to the CPU, where the suite computes its
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +49,7 @@ from autograder.engine import GradeOutcome, GradeRequest, run_suite  # noqa: E40
 from autograder.errors import GraderError, UserError  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
 from autograder.mutants import load_mutants  # noqa: E402
+from autograder.pool import ForkPool  # noqa: E402
 from autograder.validate import base_request, reference_source_of, run_mutant  # noqa: E402
 
 console = Console()
@@ -141,6 +147,36 @@ def hog_row(course, slug: str, base: GradeRequest) -> list[Row]:
     return rows
 
 
+def pool_rows(slug: str, base: GradeRequest, stub: Path, device: str, workers: int) -> list[Row]:
+    """reference, stub, reference graded in one `ForkPool` batch on `device`."""
+    requests = [dataclasses.replace(base, submission=s, device=device)
+                for s in (base.submission, stub, base.submission)]
+    start = time.monotonic()
+    pool = ForkPool.for_suite(base.suite[0], workers)
+    outcomes = pool.grade_all(requests)
+    seconds = time.monotonic() - start
+    torch = sys.modules.get("torch")
+    parent_cuda = bool(torch is not None and torch.cuda.is_initialized())
+    got, problems = [], []
+    for want_full, out in zip((True, False, True), outcomes):
+        if isinstance(out, Exception):
+            got.append("-")
+            problems.append(str(out).splitlines()[0])
+            continue
+        got.append(f"{out.score:g}/{out.max_score:g}")
+        ran_on = out.results["extra_data"].get("device")
+        if ran_on != device:
+            problems.append(f"ran on {ran_on}, not {device}")
+        if want_full and out.score != out.max_score:
+            problems.append(failures(out))
+        if not want_full and out.score != 0:
+            problems.append("the stub scored")
+    if parent_cuda:
+        problems.append("the pool's parent initialised CUDA")
+    return [Row(slug, "fork pool batch: reference, stub, reference", device, not problems,
+                " ".join(got), seconds, "; ".join(problems))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("slugs", nargs="*", help="modules (default: all with a master)")
@@ -150,13 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the rows here")
     args = parser.parse_args(argv)
     if args.device == "cuda":
+        os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"  # ask NVML: CUDA stays uninitialised
         import torch
 
         if not torch.cuda.is_available():
             console.print("gpu_check: no CUDA GPU here; run it on a GPU machine "
                           "(or pass --device cpu to try the checks on the CPU)")
             return 2
-        console.print(f"GPU: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     course = load_course(REPO / "course_config.py")
     slugs = args.slugs or [m.slug for m in course.modules
                            if module_layout(course, m.slug).master.is_file()]
@@ -167,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         for row in reference_rows(slug, bases[slug], devices):
             rows.append(row)
             console.print(f"  {slug}: reference on {row.device}: {row.score} "
+                          f"in {row.seconds:.1f} s {row.detail}")
+    for slug in slugs:  # the fork pool forks: run it before any thread starts here
+        layout = module_layout(course, slug)
+        for row in pool_rows(slug, bases[slug], layout.stub, args.device, min(3, args.jobs)):
+            rows.append(row)
+            console.print(f"  {slug}: fork pool batch on {row.device}: {row.score} "
                           f"in {row.seconds:.1f} s {row.detail}")
     jobs: list = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -190,19 +232,23 @@ def main(argv: list[str] | None = None) -> int:
                                 detail.split(":", 1)[0], seconds, "" if ok else detail))
             else:
                 rows.extend(job.result())
+    if args.device == "cuda":  # only now: the name comes from an initialised CUDA runtime
+        console.print(f"GPU: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     table = Table(title=f"hidden suites on {args.device}: reference, stub, mutants (sandboxed)")
     for col in ("module", "reference CPU s", f"reference {args.device} s", "stub",
-                "mutants caught", "checks"):
+                "mutants caught", "fork pool batch", "checks"):
         table.add_column(col, justify="left" if col == "module" else "right")
     for slug in slugs:
         mine = [r for r in rows if r.module == slug]
         ref = {r.device: r for r in mine if r.check == "reference full marks"}
         stub = next(r for r in mine if r.check == "stub scores zero")
         mutants = [r for r in mine if r.check.startswith("mutant ")]
+        batch = next(r for r in mine if r.check.startswith("fork pool"))
         table.add_row(slug, *(f"{ref[d].seconds:.1f}" + ("" if ref[d].ok else " FAIL")
                               if d in ref else "-" for d in ("cpu", args.device)),
                       stub.score + ("" if stub.ok else " FAIL"),
                       f"{sum(r.ok for r in mutants)}/{len(mutants)}",
+                      f"{batch.seconds:.1f} s" + ("" if batch.ok else " FAIL"),
                       "ok" if all(r.ok for r in mine) else "FAIL")
     console.print(table)
     for r in rows:

@@ -50,8 +50,9 @@ def test_requests_that_differ_beyond_the_submission_get_their_own_session(capfd)
                         limits=SandboxLimits(wall_seconds_per_call=5, wall_seconds_per_submission=60))
     other = dataclasses.replace(base, limits=dataclasses.replace(base.limits, wall_seconds_per_call=7),
                                 marker_expr="not slow")
+    pool = ForkPool(workers=2)  # its imports may set variables (torch: KMP_DUPLICATE_LIB_OK)
     env = dict(os.environ)
-    outcomes = ForkPool(workers=2).grade_all([base, other, base])
+    outcomes = pool.grade_all([base, other, base])
     assert [o.score for o in outcomes] == [10, 10, 10]
     assert dict(os.environ) == env, "the grading environment is the children's, not ours"
     out, err = capfd.readouterr()

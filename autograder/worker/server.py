@@ -136,7 +136,8 @@ def _use_device(choice, gpu_memory_mb=None):
     if not torch.cuda.is_available():
         if choice == "auto":
             return "cpu", None
-        return "cpu", "CUDA was asked for but the sandboxed worker sees no usable GPU"
+        return "cpu", ("CUDA was asked for but the sandboxed worker sees no usable GPU"
+                       + _cuda_failure(torch))
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     if gpu_memory_mb:
@@ -145,6 +146,16 @@ def _use_device(choice, gpu_memory_mb=None):
     torch.set_default_device("cuda")
     _follow_default_device(torch)
     return "cuda", None
+
+
+def _cuda_failure(torch):
+    """': <why CUDA did not start>' from the driver, or '' when it gives no reason."""
+    try:
+        torch.cuda.init()
+    except Exception as exc:  # noqa: BLE001 - the driver's reason, for the grader's log
+        lines = str(exc).strip().splitlines()
+        return f": {lines[0]}" if lines else f": {type(exc).__name__}"
+    return ""
 
 
 def _follow_default_device(torch):
