@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 from autograder.config import SandboxLimits
 from autograder.engine import GradeRequest, run_suite
@@ -30,6 +31,37 @@ def test_bubblewrap_command_line_isolates_everything():
     assert args[0] == (shutil.which("bwrap") or "bwrap")
     # no /etc/passwd inside: getpass.getuser() must find a name in the environment
     assert "--setenv USER nobody" in joined and "--setenv LOGNAME nobody" in joined
+
+
+def test_editable_install_hooks_read_as_empty_inside_the_sandbox(tmp_path):
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    hook = site / "__editable__.fdl_course-0.1.0.pth"
+    hook.write_text("import __editable___fdl_course_finder; __editable___fdl_course_finder.install()\n")
+    (site / "distutils-precedence.pth").write_text("import os\n")
+    args = bwrap_args(SandboxSpec(kind="bubblewrap", limits=LIMITS, venv=str(tmp_path / "venv")))
+    pairs = list(zip(args, args[1:], args[2:]))
+    assert ("--ro-bind", "/dev/null", str(hook)) in pairs
+    assert not any(a == "/dev/null" and "distutils" in b for _, a, b in pairs), "only editable hooks"
+
+
+def test_launcher_sweeps_only_the_cgroups_of_processes_that_are_gone(tmp_path):
+    from autograder.sandbox import launch
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    zombie = subprocess.Popen(["true"])  # exits, not yet reaped: as good as gone
+    for _ in range(200):
+        if not launch._alive(zombie.pid):
+            break
+        time.sleep(0.01)
+    for pid in (os.getpid(), gone.pid, zombie.pid):
+        (tmp_path / f"w{pid}").mkdir()
+    (tmp_path / "docker").mkdir()
+    launch._sweep(str(tmp_path))
+    zombie.wait()
+    # an empty group of a live launcher may be one it is about to join: it stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["docker", f"w{os.getpid()}"])
 
 
 def test_privileges_are_dropped_to_a_real_non_root_uid():

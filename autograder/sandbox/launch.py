@@ -45,10 +45,22 @@ def _write(path: str, value: str) -> None:
         handle.write(value)
 
 
+def _alive(pid: int) -> bool:
+    """Is `pid` a running process (not gone, not a zombie waiting to be reaped)?"""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _sweep(parent: str) -> None:
-    """Remove empty cgroups of workers that are gone (rmdir fails on live ones)."""
+    """Remove the cgroups of workers that are gone. A group is named after its launcher's
+    pid, which the worker keeps (exec), so a live pid's group is left alone even while it
+    is still empty: its launcher may be between creating and joining it (rmdir alone would
+    remove such a group, and that launcher would fall back to rlimits)."""
     for name in os.listdir(parent):
-        if name.startswith("w"):
+        if name.startswith("w") and name[1:].isdigit() and not _alive(int(name[1:])):
             try:
                 os.rmdir(os.path.join(parent, name))
             except OSError:
