@@ -15,12 +15,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder import scratch
 from autograder.config import SandboxLimits
 from autograder.errors import GraderError, UserError
 
@@ -154,8 +154,7 @@ def grading_env(req: GradeRequest) -> dict[str, str]:
 def run_suite(req: GradeRequest) -> GradeOutcome:
     """Grade in a fresh pytest process; raises GraderError when the grader failed."""
     check_request(req)
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        workdir = Path(tmp)
+    with scratch.folder("grade") as workdir:
         results = workdir / "results.json"
         cmd = pytest_command(req, results, workdir)
         start = time.monotonic()

@@ -12,7 +12,6 @@ next run retries them.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Callable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from autograder import scratch
 from autograder.config import Course
 from autograder.engine import GradeOutcome, GradeRequest
 from autograder.errors import UserError
@@ -44,6 +44,7 @@ class BatchSummary:
     scores: list[float] = field(default_factory=list)
     max_score: float = 0.0
     seconds: float = 0.0
+    swept: int = 0  # scratch folders of killed runs removed first
 
     @property
     def mean(self) -> float:
@@ -76,13 +77,14 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
     chosen = resolve_backend(course, backend)
     todo = pending(engine, slug, current, regrade)
     summary = BatchSummary(to_grade=len(todo))
+    summary.swept = scratch.sweep()  # what killed runs left: notebooks, reference code
     started = time.monotonic()
     if not todo:
         return summary
     threads = (course.slurm.cpus_per_task if executor == "slurm"
                else max(1, (os.cpu_count() or 1) // max(1, workers)))
     device = course.module(slug).grading_device
-    with tempfile.TemporaryDirectory(prefix=f"batch-{slug}-") as tmp:
+    with scratch.folder("batch") as tmp:
         requests = []
         with Session(engine) as session:
             for sha in todo:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from autograder import scratch
 from autograder.errors import UserError
 from gradebook.models import Blob, Student, Submission
 from gradebook.store import audit
@@ -118,7 +118,7 @@ def collect(engine: Engine, slug: str, source: Path, times_csv: Path | None = No
     """Store every matched notebook as an attempt (one transaction per file)."""
     report = CollectReport()
     now = datetime.now(timezone.utc)
-    with tempfile.TemporaryDirectory(prefix="collect-") as tmp:
+    with scratch.folder("collect") as tmp:
         files = _notebooks(Path(source), Path(tmp))
         if not files:
             raise UserError(f"{source}: no .ipynb files found")

@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,16 +96,23 @@ def test_kill_9_collect_and_grader_at_random_moments_then_resume(tiny_course):
                                str(batch)], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert _count(db, "submissions") == N  # no duplicates from the killed run
-    kills = 0
-    for _ in range(4):  # grader killed at seeded random moments
+    left: list[Path] = []  # scratch folders of killed graders: student notebooks in there
+    for _ in range(4):  # grader killed at seeded random moments once its batch has begun
         proc = _cli(tiny_course, "grade", "tiny", "-j", "2")
-        time.sleep(rng.uniform(1.0, 4.0))
+        for _wait in range(200):
+            if list(Path(tempfile.gettempdir()).glob(f"fdl-batch-{proc.pid}-*")) or \
+                    proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 2.5))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
+            proc.wait()
+            left += Path(tempfile.gettempdir()).glob(f"fdl-*-{proc.pid}-*")
         proc.wait()
-    assert kills >= 1, "at least one kill must land mid-batch"
-    grade_batch(course, engine, "tiny", workers=2)
+    assert left, "at least one kill must land mid-batch, leaving the batch's folders"
+    grade_batch(course, engine, "tiny", workers=2)  # sweeps them, then grades the rest
+    assert [p for p in left if p.exists()] == []
     _exactly_once(db)
     assert [f.problems for f in diagnose(course, engine) if f.problems] == []
 

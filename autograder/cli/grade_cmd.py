@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
@@ -53,6 +55,9 @@ def grade_command(ctx: typer.Context,
                       f"{summary.mean:.1f} / {summary.max_score:g}" if summary.scores else "-",
                       f"{summary.seconds:.1f}")
         console.print(table)
+        if summary.swept:
+            console.print(f"removed {summary.swept} scratch folder(s) that killed gradings "
+                          f"had left in {tempfile.gettempdir()}")
         for line in summary.failed:
             console.print(f"[red]grader error[/] {line} (will be retried by the next run)")
         if summary.failed:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from autograder import scratch
 from autograder.errors import GraderError, StudentError
 from autograder.extract import Extraction, extract
 from autograder.loader import LoadedModule, load_blocks
@@ -28,7 +28,7 @@ class SourceLoader:
         self.submission_path = Path(submission).resolve() if submission else None
         self.master = Path(master).resolve() if master else None
         self.max_notebook_mb = max_notebook_mb
-        self.workdir = Path(tempfile.mkdtemp(prefix="grading-"))
+        self.workdir = scratch.make("grading")  # swept if this process is killed
         self.extraction: Extraction | None = None
         self.loaded: LoadedModule | None = None
         self.sandbox = sandbox  # None: trusted mode, the submission is imported here
