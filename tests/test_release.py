@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -40,8 +42,15 @@ def _unpack(zip_path: Path, dest: Path) -> Path:
 
 
 def _check(folder: Path, notebook: Path, python: str = sys.executable) -> tuple[int, dict]:
-    proc = subprocess.run([python, "check.py", str(notebook), "--json"], cwd=folder,
-                          capture_output=True, text=True, timeout=600)
+    temp = Path(tempfile.mkdtemp(prefix="student-tmp-"))
+    try:
+        proc = subprocess.run([python, "check.py", str(notebook), "--json"], cwd=folder,
+                              capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "TMPDIR": str(temp)})
+        # the student's code, extracted to run it, must not pile up on their machine
+        assert list(temp.iterdir()) == [], "check.py left files in the temp folder"
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
     verdicts = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
     return proc.returncode, verdicts
 

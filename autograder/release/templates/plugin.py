@@ -4,6 +4,7 @@ this file are copies of the grader's own extraction and loading code)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import zlib
 from pathlib import Path
@@ -47,6 +48,11 @@ class CheckPlugin:
         self.verdicts: dict[str, str] = {}  # test name -> "passed" | "failed"
         self.messages: dict[str, str] = {}
         self._submission: Any = None
+        self._folder: Path | None = None  # the extracted module, removed when pytest ends
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         name = report.nodeid.split("::")[-1]
@@ -64,7 +70,7 @@ class CheckPlugin:
             except NotebookError as exc:
                 self._submission = StudentError(f"Your notebook could not be read: {exc}")
             else:
-                folder = Path(tempfile.mkdtemp(prefix="fdl-check-"))
+                self._folder = folder = Path(tempfile.mkdtemp(prefix="fdl-check-"))
                 module_file = folder / "submission.py"
                 module_file.write_text(extraction.render(), encoding="utf-8")
                 loaded = load_blocks(module_file, "submission")
