@@ -16,7 +16,9 @@ threads when it forks, so it never starts a worker itself: no test runs in the p
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
+import linecache
 import os
 import select
 import shutil
@@ -162,6 +164,7 @@ class _Scheduler:
         # nothing of the session belongs on the TA's terminal: not the parent's summary,
         # not the children's progress (their file objects may not be on fds 1 and 2)
         session.config.pluginmanager.unregister(name="terminalreporter")
+        _warm_failure_reports(session)
         try:
             while self.pending or self.running:
                 while self.pending and len(self.running) < self.workers:
@@ -240,6 +243,16 @@ class _Scheduler:
         for pid, job in self.running.items():
             if now >= job.deadline:
                 _kill_group(pid)
+
+
+def _warm_failure_reports(session: pytest.Session) -> None:
+    """Fill, once in the parent, the caches that pytest's first failure report fills in
+    every child: `inspect.getmodule` maps each loaded module's real path (a realpath per
+    module, 50 ms with torch or pytest loaded) and linecache holds the suite's lines. A
+    submission that failed a test took 0.1 s longer to grade than one that passed."""
+    inspect.getmodule(compile("", "<fork pool>", "exec"))  # a file no module has: full scan
+    for path in {str(item.path) for item in session.items}:
+        linecache.getlines(path)
 
 
 def _pidfd(pid: int) -> int | None:
