@@ -15,7 +15,10 @@ graded in one run:
 
 Prints the total time and the median time per submission (each submission's own time:
 ours from its grading process, nbgrader's from its time-stamped log, otter's from each
-run), how each handled the infinite loop, the scores, and both ratios. Usage: .venv/bin/python benchmarks/vs_peers.py [--work DIR]
+run), how each handled the infinite loop, the scores, and both ratios. Ours, nbgrader and
+bare run --rounds times (default 3), interleaved: this machine's speed drifts by half
+within the hour, so each ratio is taken within a round and the median over rounds is
+shown with its range. Usage: .venv/bin/python benchmarks/vs_peers.py [--work DIR] [--rounds N]
 """
 
 from __future__ import annotations
@@ -322,6 +325,9 @@ def main() -> None:
                         default=["nbgrader", "otter", "bare"],
                         help="what to run besides ours (comma-separated): nbgrader, otter, "
                              "and bare (a plain python per submission, for reference)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of ours, nbgrader and bare, interleaved, so that the "
+                             "machine's drift hits every tool alike (otter runs once)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     subs = submissions()
@@ -329,17 +335,41 @@ def main() -> None:
     runners = {"ours": lambda: ours(args.work, subs), "nbgrader": lambda: nbgrader(args.work, subs),
                "otter": lambda: otter(args.work, subs, args.otter_kill),
                "bare": lambda: bare(args.work, subs)}
-    results = {tool: runners[tool]() for tool in ["ours"] + [t for t in args.tools if t != "ours"]}
-    table = Table(title=f"20 submissions of one numpy assignment ({os.cpu_count()} cores)")
+    tools = ["ours"] + [t for t in args.tools if t != "ours"]
+    rounds: dict[str, list[dict]] = {tool: [] for tool in tools}
+    for r in range(max(1, args.rounds)):
+        for tool in tools:
+            if tool == "otter" and r > 0:
+                continue
+            rounds[tool].append(runners[tool]())
+            print(f"round {r + 1}: {tool} {statistics.median(rounds[tool][-1]['per']):.2f} s "
+                  f"per submission (median), {rounds[tool][-1]['total']:.1f} s in total",
+                  flush=True)
+    table = Table(title=f"20 submissions of one numpy assignment ({os.cpu_count()} cores, "
+                        f"{args.rounds} interleaved round(s); otter: one)")
     for col in ("tool", "total s", "ours faster (total)", "per submission s (median)",
                 "ours faster (median)", "correct = 10/10", "infinite loop", "how"):
         table.add_column(col, overflow="fold")
-    mine, mine_total = statistics.median(results["ours"]["per"]), results["ours"]["total"]
-    for tool, r in results.items():
-        per = statistics.median(r["per"])
-        full = sum(1 for s, want in expected.items() if want == 10 and r["scores"].get(s) == 10)
-        table.add_row(tool, f"{r['total']:.1f}", f"{r['total'] / mine_total:.1f}x", f"{per:.2f}",
-                      f"{per / mine:.1f}x", f"{full}/8", r["loop"], r["note"])
+    mine = rounds["ours"]
+
+    def ratio(tool: str, key) -> str:
+        """Median over rounds of (tool / ours) in the same round, and the range."""
+        values = sorted(key(theirs) / key(ours_r) for theirs, ours_r in zip(rounds[tool], mine))
+        med = statistics.median(values)
+        return f"{med:.1f}x" + (f" ({values[0]:.1f}–{values[-1]:.1f})" if len(values) > 1 else "")
+
+    def median_per(run: dict) -> float:
+        return statistics.median(run["per"])
+
+    def total(run: dict) -> float:
+        return run["total"]
+
+    for tool, runs in rounds.items():
+        first = runs[0]
+        full = sum(1 for s, want in expected.items() if want == 10 and first["scores"].get(s) == 10)
+        table.add_row(tool, " / ".join(f"{total(r):.1f}" for r in runs), ratio(tool, total),
+                      " / ".join(f"{median_per(r):.2f}" for r in runs), ratio(tool, median_per),
+                      f"{full}/8", first["loop"], first["note"])
     Console(width=160).print(table)
 
 
