@@ -194,7 +194,10 @@ class _Scheduler:
             time.sleep(0.002)
             return
         nearest = min(job.deadline for job in self.running.values())
-        select.select(fds, [], [], max(0.0, nearest - time.monotonic()))
+        poller = select.poll()  # not select(): no limit on descriptor numbers
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        poller.poll(max(0.0, nearest - time.monotonic()) * 1000)
 
     def _fork(self, session: pytest.Session, index: int, req: GradeRequest) -> bool:
         """Fork the job's child; True in the child, once it is set up."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 
 import pytest
 
@@ -112,3 +113,24 @@ def test_a_forked_grading_process_gets_its_thread_count_though_the_parent_loaded
     finally:
         torch.set_num_threads(before)
     assert outcome.score == 1, outcome.results["tests"][0]["output"]
+
+
+def test_a_child_past_the_whole_submission_limit_is_killed_and_keeps_finished_tests(tmp_path):
+    suite = tmp_path / "slow" / "test_slow.py"
+    suite.parent.mkdir()
+    (suite.parent / "slow.ipynb").write_text((TINY / "tiny.ipynb").read_text())
+    suite.write_text("import time\nimport pytest\n\n\n"
+                     "@pytest.mark.points(1)\ndef test_quick(submission):\n    pass\n\n\n"
+                     "@pytest.mark.points(1)\n@pytest.mark.time_limit(30)\n"
+                     "def test_slow(submission):\n    time.sleep(30)\n")
+    req = GradeRequest(suite=[suite], submission=TINY / "tiny.ipynb",
+                       master=suite.parent / "slow.ipynb", mode="trusted", threads=1,
+                       limits=SandboxLimits(wall_seconds_per_call=3, wall_seconds_per_submission=3),
+                       startup_grace_s=0.5)
+    started = time.monotonic()
+    (outcome,) = ForkPool(workers=1).grade_all([req])
+    assert time.monotonic() - started < 15, "the parent must wake at the deadline, not wait"
+    statuses = {t["name"]: (t["score"], t["output"]) for t in outcome.results["tests"]}
+    assert statuses["test_quick"][0] == 1
+    assert statuses["test_slow"][0] == 0
+    assert "longer than its limit of 3 s" in statuses["test_slow"][1], statuses
