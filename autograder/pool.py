@@ -63,6 +63,9 @@ class ForkPool:
         from _pytest.config import default_plugins
 
         import autograder.plugin  # noqa: F401 - warm imports shared by every child
+        from autograder.worker.bootstrap import warm as warm_bootstrap
+
+        warm_bootstrap()  # execnet's gateway compiled once here, not in every child
         # pytest imports its plugins in pytest.main; imported here, once
         for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), "threadpoolctl",
                      *preload]:

@@ -29,6 +29,7 @@ from autograder.plugin.messages import CallTimeout
 from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix
 from autograder.worker import server as server_module
+from autograder.worker.bootstrap import open_gateway
 
 
 class WorkerCrashed(StudentError):
@@ -86,7 +87,7 @@ class Worker:
         # any "//" inside the command line
         xspec = execnet.XSpec("popen//dont_write_bytecode")
         xspec.python = shlex.join(launch_prefix(self.spec))
-        self._gateway = execnet.makegateway(xspec)
+        self._gateway = open_gateway(xspec)  # execnet's popen gateway, precompiled
         self._channel = self._gateway.remote_exec(inspect.getsource(server_module))
 
     def start(self, timeout: float) -> None:
