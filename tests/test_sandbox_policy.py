@@ -209,6 +209,45 @@ def test_asking_for_cuda_where_the_worker_has_none_is_a_grader_error():
         run_suite(req)  # the grader's fault, not the student's: the run is retried later
 
 
+def test_a_worker_that_cannot_start_cuda_on_a_gpu_host_starts_once_more(monkeypatch):
+    """The GPU is the edge that cannot run here: CUDA's start is what is simulated."""
+    import pytest as _pytest
+
+    import autograder.plugin  # noqa: F401 - the worker client is imported through it
+    from autograder.errors import GraderError
+    from autograder.worker import client
+
+    loads: list[int] = []
+    answers: list[dict] = []
+
+    def load(self, timeout):  # what the sandboxed worker answered to "load"
+        loads.append(1)
+        self.load_info = answers[min(len(loads), len(answers)) - 1]
+
+    monkeypatch.setattr(client.Worker, "_load", load)
+    monkeypatch.setattr(client.time, "sleep", lambda seconds: None)
+    spec = SandboxSpec(kind="bubblewrap", limits=LIMITS, device="cuda")
+    failed = {"device_error": "CUDA was asked for but the sandboxed worker sees no usable GPU"}
+
+    monkeypatch.setattr(client, "wants_gpu", lambda spec: True)  # a GPU is here
+    answers[:] = [failed, {"device": "cuda"}]  # CUDA failed once (a race), then started
+    worker = client.Worker(spec, "x = 1\n")
+    worker.start(5)
+    assert len(loads) == 2 and worker.load_info == {"device": "cuda"}
+
+    loads.clear()
+    answers[:] = [failed]  # fails every time: one retry, then the grader error
+    with _pytest.raises(GraderError, match="no usable GPU"):
+        client.Worker(spec, "x = 1\n").start(5)
+    assert len(loads) == 2
+
+    loads.clear()
+    monkeypatch.setattr(client, "wants_gpu", lambda spec: False)  # no GPU here at all
+    with _pytest.raises(GraderError, match="no usable GPU"):
+        client.Worker(spec, "x = 1\n").start(5)
+    assert len(loads) == 1, "nothing to retry where no GPU exists"
+
+
 def test_grading_on_the_cpu_reports_the_device_where_student_code_ran():
     master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
     for mode in ("sandboxed", "trusted"):

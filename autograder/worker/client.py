@@ -27,7 +27,7 @@ from autograder import loader as loader_module
 from autograder.errors import GraderError, StudentError
 from autograder.plugin.messages import CallTimeout
 from autograder.sandbox.containers import kill_command
-from autograder.sandbox.policy import SandboxSpec, launch_prefix
+from autograder.sandbox.policy import SandboxSpec, launch_prefix, wants_gpu
 from autograder.worker import server as server_module
 from autograder.worker.bootstrap import open_gateway
 
@@ -91,8 +91,23 @@ class Worker:
         self._channel = self._gateway.remote_exec(inspect.getsource(server_module))
 
     def start(self, timeout: float) -> None:
-        """Start the sandboxed interpreter and import the submission into it."""
+        """Start the sandboxed interpreter and import the submission into it. A worker
+        that cannot start CUDA on a GPU that is here is started once more: on an H100,
+        one of 14 workers starting CUDA at the same moment saw no GPU (gpu_check), and
+        CUDA's failure sticks to a process."""
         started = time.monotonic()
+        for attempt in (1, 2):
+            self._load(timeout)
+            error = self.load_info.get("device_error")
+            if not error:
+                break
+            self.stop()
+            if attempt == 2 or not wants_gpu(self.spec):
+                raise GraderError(f"sandboxed worker: {error}")
+            time.sleep(0.5)
+        self.start_seconds = time.monotonic() - started
+
+    def _load(self, timeout: float) -> None:
         timeout = max(timeout, self.load_timeout)
         self._spawn()
         self.generation += 1
@@ -112,10 +127,6 @@ class Worker:
                     f"not loaded: this cell did not finish loading within {timeout:g} s")
                 self._spawn()
                 msg = (*msg[:3], list(self.skip.items()), *msg[4:])
-        self.start_seconds = time.monotonic() - started
-        if self.load_info.get("device_error"):
-            self.stop()
-            raise GraderError(f"sandboxed worker: {self.load_info['device_error']}")
 
     def stop(self) -> None:
         gateway, self._gateway, self._channel = self._gateway, None, None
