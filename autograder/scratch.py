@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from autograder.sandbox.launch import pid_alive
+
 PREFIX = "fdl-"
 _NAME = re.compile(rf"{PREFIX}([a-z]+)-(\d+)-")
 
@@ -38,16 +40,6 @@ def folder(kind: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def sweep(root: Path | None = None) -> int:
     """Remove this user's scratch folders whose process is gone; return how many."""
     root = Path(root) if root is not None else Path(tempfile.gettempdir())
@@ -58,7 +50,7 @@ def sweep(root: Path | None = None) -> int:
         return 0
     for entry in entries:
         match = _NAME.match(entry.name)
-        if match is None or int(match.group(2)) == os.getpid() or _alive(int(match.group(2))):
+        if match is None or int(match.group(2)) == os.getpid() or pid_alive(int(match.group(2))):
             continue
         try:
             if entry.is_symlink() or not entry.is_dir() or \

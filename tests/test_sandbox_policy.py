@@ -52,7 +52,7 @@ def test_launcher_sweeps_only_the_cgroups_of_processes_that_are_gone(tmp_path):
     gone.wait()
     zombie = subprocess.Popen(["true"])  # exits, not yet reaped: as good as gone
     for _ in range(200):
-        if not launch._alive(zombie.pid):
+        if not launch.pid_alive(zombie.pid):
             break
         time.sleep(0.01)
     for pid in (os.getpid(), gone.pid, zombie.pid):

@@ -45,7 +45,7 @@ def _write(path: str, value: str) -> None:
         handle.write(value)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Is `pid` a running process (not gone, not a zombie waiting to be reaped)?"""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -60,7 +60,7 @@ def _sweep(parent: str) -> None:
     is still empty: its launcher may be between creating and joining it (rmdir alone would
     remove such a group, and that launcher would fall back to rlimits)."""
     for name in os.listdir(parent):
-        if name.startswith("w") and name[1:].isdigit() and not _alive(int(name[1:])):
+        if name.startswith("w") and name[1:].isdigit() and not pid_alive(int(name[1:])):
             try:
                 os.rmdir(os.path.join(parent, name))
             except OSError:
