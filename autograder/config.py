@@ -110,11 +110,24 @@ class SandboxLimits:
     # PyTorch's CUDA allocator cap in a GPU worker: contains runaway allocation so the
     # other gradings sharing the GPU keep theirs (not a wall against deliberate attacks)
     gpu_memory_mb: int = 8192
+    # loading the notebook into the worker: one deadline for all attempts, and one per
+    # cell (a cell that hangs is left out); capped by wall_seconds_per_submission
+    load_seconds: float = 60.0
+    load_seconds_per_cell: float = 20.0
+    # what one reply of the worker may hold: bytes of its frame, values in it
+    max_reply_mb: float = 256.0
+    max_reply_items: int = 1_000_000
+    # the trusted grading process (pytest with the hidden suite): address space and CPU
+    # seconds, so that whatever a submission makes it do fails that submission only
+    trusted_memory_mb: int = 16384
+    trusted_cpu_seconds: int = 900
 
     def __post_init__(self) -> None:
         for name in ("memory_mb", "cpu_seconds", "wall_seconds_per_call",
                      "wall_seconds_per_submission", "max_processes", "max_file_size_mb",
-                     "max_output_bytes", "max_notebook_mb", "gpu_memory_mb"):
+                     "max_output_bytes", "max_notebook_mb", "gpu_memory_mb", "load_seconds",
+                     "load_seconds_per_cell", "max_reply_mb", "max_reply_items",
+                     "trusted_memory_mb", "trusted_cpu_seconds"):
             _require(getattr(self, name) > 0, f"sandbox.{name} must be positive")
         _require(self.wall_seconds_per_call <= self.wall_seconds_per_submission,
                  "sandbox.wall_seconds_per_call must not exceed wall_seconds_per_submission")

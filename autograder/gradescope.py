@@ -23,7 +23,7 @@ from autograder.release.bundle import zip_bytes
 from autograder.release.pins import distributions_for, imported_modules, module_sources, \
     requirements_text
 
-ENGINE_NEEDS = {"pytest", "execnet"}  # the engine's imports on the grading side
+ENGINE_NEEDS = {"pytest"}  # the engine's imports on the grading side
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image.

@@ -91,11 +91,20 @@ def load_blocks(path: Path, module_name: str, skip: dict[str, str] | None = None
         try:
             code = compile(padded, str(path), "exec")
             exec(code, module.__dict__)  # noqa: S102 - this is the point: run the submission
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any student failure is recorded
+        except BaseException as exc:  # noqa: BLE001 - any student failure is recorded, even
+            # KeyboardInterrupt or GeneratorExit raised by the cell itself
             where = _line_in(exc, path)
             loc = f" (line {where - block.start + 1})" if where else ""
-            loaded.errors[block.label] = f"{type(exc).__name__}: {exc}{loc}"
+            loaded.errors[block.label] = f"{type(exc).__name__}: {_text(exc)}{loc}"
     return loaded
+
+
+def _text(exc: BaseException) -> str:
+    """The exception's message, whatever its `__str__` does."""
+    try:
+        return str(exc)[:2000]
+    except BaseException:  # noqa: BLE001 - a __str__ that raises
+        return "<unprintable>"
 
 
 def _line_in(exc: BaseException, path: Path) -> int | None:

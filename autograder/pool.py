@@ -63,9 +63,9 @@ class ForkPool:
         from _pytest.config import default_plugins
 
         import autograder.plugin  # noqa: F401 - warm imports shared by every child
-        from autograder.worker.bootstrap import warm as warm_bootstrap
+        from autograder.worker.client import worker_source
 
-        warm_bootstrap()  # execnet's gateway compiled once here, not in every child
+        worker_source()  # the worker's program read and framed once here, not per child
         # pytest imports its plugins in pytest.main; imported here, once
         for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), "threadpoolctl",
                      *preload]:

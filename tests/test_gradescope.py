@@ -31,7 +31,7 @@ def test_gradescope_zip_runs_our_engine(tiny_course, course_cli, tmp_path):
             "engine/autograder/engine.py", "engine/autograder/plugin/__init__.py"} <= names
     assert modes["run_autograder"] == modes["setup.sh"] == 0o755
     reqs = (root / "source" / "requirements.txt").read_text()
-    assert "numpy==" in reqs and "pytest==" in reqs and "execnet==" in reqs
+    assert "numpy==" in reqs and "pytest==" in reqs and "execnet" not in reqs
     assert course_cli(config, "assign", "tiny").exit_code == 0
     course = load_course(config)
     for notebook, expected in ((module_layout(course, "tiny").master, 10.0),

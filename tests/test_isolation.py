@@ -82,7 +82,7 @@ def attack_output(doc: dict) -> str:
     ("sys.exit at import", "import sys\nclass Boom:\n    sys.exit(3)\ndef attack():\n    return 42\n",
      "SystemExit"),
     ("os._exit at import", "import os\nclass Boom:\n    os._exit(0)\ndef attack():\n    return 42\n",
-     "crashed or hung"),
+     "crashed the sandboxed worker"),
     ("rigged __eq__", "class Always:\n    def __eq__(self, other):\n        return True\n"
                       "def attack():\n    return Always()\n", "Always object where data"),
     ("atexit", "import atexit\ndef attack():\n    atexit.register(print, 'score: 100')\n    return 0\n",

@@ -78,8 +78,6 @@ class SourceLoader:
                 spec = dataclasses.replace(spec, container=dataclasses.replace(
                     spec.container, submission_dir=str(mount)))
             self.worker = Worker(spec, module_file.read_text(encoding="utf-8"))
-            self.worker.load_timeout = min(STARTUP_TIMEOUT_S,
-                                           self.sandbox.limits.wall_seconds_per_submission)
             self.worker.ensure(STARTUP_TIMEOUT_S)
             return RemoteSubmission(self.worker, problems)
         self.loaded = load_blocks(module_file, "submission")
@@ -98,7 +96,7 @@ class SourceLoader:
         """Stop the worker, if any, and remove the extracted modules (the submission's and
         the reference's code: every grading left one such folder in /tmp before)."""
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- reference -----------------------------------------------------------
@@ -149,6 +147,7 @@ class SourceLoader:
             data["load_errors"] = [f"{label}: {err}" for label, err in errors.items()]
             data["worker_restarts"] = self.worker.restarts
             data["worker_start_seconds"] = round(self.worker.start_seconds, 3)
+            data["protections"] = dict(self.worker.protections)
         if isinstance(self._submission, StudentError):
             data["load_errors"].append(str(self._submission))
         return data

@@ -1,11 +1,20 @@
 """The trusted side of the worker: start it in its sandbox, call into it, decode safely.
 
-A `Worker` owns one sandboxed interpreter (an execnet popen gateway whose `python` is
-our launcher). Calls carry a time limit: a call that does not answer in time, or a
+A `Worker` owns one sandboxed interpreter: a child process started through our launcher
+(`launch_prefix`), reached over its stdin and stdout with `wire`'s frames. Every frame
+the worker sends is read and parsed with limits: its size (`SandboxLimits.max_reply_mb`),
+its number of values, its nesting, and the deadline of the call it answers, which covers
+reading it too. Calls carry a time limit: a call that does not answer in time, or a
 worker that dies (out of memory, a fork bomb hitting its pids limit, os._exit), fails
 that call with a student-facing message; the worker is started again on the next call
 and the submission re-imported, so the remaining tests still run. Objects from before
 a restart are gone, and using one says so.
+
+Loading the submission has one deadline for all its attempts (`SandboxLimits.load_seconds`)
+and one per cell (`load_seconds_per_cell`): a cell that crashes or hangs the worker is
+left out and the notebook loaded again without it; a notebook still loading at the
+deadline is a student error for every test, never a grader error. A worker that cannot
+start at all, before any student code ran, is a grader error (the machine's fault).
 """
 
 from __future__ import annotations
@@ -13,15 +22,16 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import inspect
-import io
-import shlex
+import json
+import os
+import select
 import subprocess
 import sys
 import time
 import uuid
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
-
-import execnet
 
 from autograder import loader as loader_module
 from autograder.errors import GraderError, StudentError
@@ -29,7 +39,25 @@ from autograder.plugin.messages import CallTimeout
 from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix, wants_gpu
 from autograder.worker import server as server_module
-from autograder.worker.bootstrap import open_gateway
+from autograder.worker import wire
+
+# What the worker's interpreter runs first: keep the two pipes on fresh descriptors,
+# point stdin and stdout at /dev/null, read one frame of source (wire.py, server.py) and
+# run it. fd 2 stays the start-up log until the worker has said hello.
+BOOTSTRAP = (
+    "import os\n"
+    "r, w = os.dup(0), os.dup(1)\n"
+    "n = os.open(os.devnull, os.O_RDWR)\n"
+    "os.dup2(n, 0); os.dup2(n, 1)\n"
+    "def read(k):\n"
+    "    b = bytearray()\n"
+    "    while len(b) < k:\n"
+    "        c = os.read(r, k - len(b))\n"
+    "        if not c: raise SystemExit(0)\n"
+    "        b += c\n"
+    "    return bytes(b)\n"
+    "source = read(int.from_bytes(read(8), 'big')).decode('utf-8')\n"
+    "exec(compile(source, 'fdl-worker', 'exec'), {'__name__': 'fdl_worker', '_FDS': (r, w)})\n")
 
 
 class WorkerCrashed(StudentError):
@@ -42,6 +70,10 @@ class StudentException(Exception):
 
 class NotData(StudentError):
     """A student object used where data was expected (custom __eq__, tensor subclasses)."""
+
+
+class ReplyRejected(StudentError):
+    """A reply the trusted side will not read: too large, malformed, or not data."""
 
 
 def _reraise(name: str, message: str, location: str | None) -> BaseException:
@@ -57,7 +89,101 @@ def _reraise(name: str, message: str, location: str | None) -> BaseException:
     else:
         exc = StudentException(f"{name}: {message}")
     exc.student_location = location  # type: ignore[attr-defined]
+    exc.from_student = True  # type: ignore[attr-defined]
     return exc
+
+
+@lru_cache(maxsize=1)
+def worker_source() -> bytes:
+    """The worker's program: wire.py's source, then server.py's, one frame."""
+    source = inspect.getsource(wire) + "\n" + inspect.getsource(server_module)
+    return wire.frame(source.encode("utf-8"))
+
+
+class Channel:
+    """Frames to and from one worker process; every read and write ends by a deadline."""
+
+    def __init__(self, proc: subprocess.Popen, max_reply_bytes: int, max_items: int) -> None:
+        self.proc = proc
+        self.max_reply_bytes, self.max_items = max_reply_bytes, max_items
+        assert proc.stdin is not None and proc.stdout is not None
+        self.out_fd, self.in_fd = proc.stdin.fileno(), proc.stdout.fileno()
+        os.set_blocking(self.out_fd, False)
+        os.set_blocking(self.in_fd, False)
+        self.log = bytearray()  # the worker's start-up log (fd 2), until it says hello
+
+    def send_bytes(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            self._wait(self.out_fd, deadline, write=True)
+            try:
+                view = view[os.write(self.out_fd, view):]
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                raise EOFError from None
+
+    def send(self, value: Any, deadline: float) -> None:
+        self.send_bytes(wire.frame(wire.encode_value(value)), deadline)
+
+    def receive(self, deadline: float, handles: Any = None) -> Any:
+        """The next value the worker sent. EOFError: it is gone; TimeoutError: the
+        deadline passed; ReplyRejected: a frame over the size limit or malformed."""
+        (size,) = wire.HEADER.unpack(self._read(wire.HEADER.size, deadline))
+        if size > self.max_reply_bytes:
+            raise ReplyRejected(
+                f"Your code returned {size / 2**20:.1f} MB of data in one call; the grader "
+                f"accepts at most {self.max_reply_bytes / 2**20:g} MB. Return only what the "
+                f"test asks for (a tensor of the documented shape).")
+        data = self._read(size, deadline)
+        try:
+            return wire.decode_value(data, max_items=self.max_items, handles=handles)
+        except wire.NotDataError as exc:
+            raise NotData(f"your code returned a {exc.kind} where a dense tensor or other "
+                          f"data was expected") from None
+        except wire.WireError as exc:
+            raise ReplyRejected(f"The sandboxed worker sent a reply the grader cannot read "
+                                f"({exc}): did your code write to the worker's channel or "
+                                f"return something unusual?") from None
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            self._wait(self.in_fd, deadline)
+            try:
+                chunk = os.read(self.in_fd, min(n - len(buf), 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return bytes(buf)
+
+    def _wait(self, fd: int, deadline: float, write: bool = False) -> None:
+        """Until `fd` is ready; meanwhile keep the start-up log of a starting worker."""
+        err = self.proc.stderr.fileno() if self.proc.stderr and not self.proc.stderr.closed \
+            else None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            reads = [] if write else [fd]
+            if err is not None:
+                reads.append(err)
+            ready_r, ready_w, _ = select.select(reads, [fd] if write else [], [], remaining)
+            if err is not None and err in ready_r:
+                chunk = os.read(err, 65536)
+                if chunk and len(self.log) < 65536:
+                    self.log += chunk[:65536 - len(self.log)]
+                elif not chunk:
+                    self.proc.stderr.close()
+                    err = None
+            if (write and ready_w) or (not write and fd in ready_r):
+                return
+
+    def close_log(self) -> None:
+        if self.proc.stderr is not None and not self.proc.stderr.closed:
+            self.proc.stderr.close()
 
 
 class Worker:
@@ -66,29 +192,68 @@ class Worker:
     def __init__(self, spec: SandboxSpec, module_source: str) -> None:
         self.spec = spec
         self.module_source = module_source
+        self.blocks = [b.label for b in loader_module.split_blocks(module_source)]
         self.generation = 0
         self.load_info: dict[str, Any] = {}
-        self._gateway: execnet.Gateway | None = None
-        self._channel: Any = None
+        self.protections: dict[str, str] = {}
+        self._proc: subprocess.Popen | None = None
+        self._channel: Channel | None = None
         self.restarts = 0
         self.start_seconds = 0.0
         self.call_timeout = 60.0  # seconds; the plugin sets it per test
-        self.skip: dict[str, str] = {}  # cells not to run again: they killed the worker
+        self.skip: dict[str, str] = {}  # cells not to run again: they killed or hung the worker
         self._loading: str | None = None
-        self.load_timeout = 30.0  # seconds to start the worker and import the submission
+        limits = spec.limits
+        self.load_timeout = min(limits.load_seconds, limits.wall_seconds_per_submission)
+        self.cell_timeout = min(limits.load_seconds_per_cell, self.load_timeout)
+        self._report = None  # the launcher's account of what it applied
 
     # --- lifecycle -----------------------------------------------------------
-    def _spawn(self) -> None:
+    def _spawn(self, deadline: float) -> None:
+        """Start the process and wait for its hello. No student code has run yet, so a
+        worker that fails here is the machine's fault: GraderError with its log."""
         if self.spec.container is not None:  # a fresh container name per start
             container = dataclasses.replace(self.spec.container,
                                             name=f"fdl-grade-{uuid.uuid4().hex[:12]}")
             self.spec = dataclasses.replace(self.spec, container=container)
-        # set as an attribute, not in the spec string: execnet would split a string at
-        # any "//" inside the command line
-        xspec = execnet.XSpec("popen//dont_write_bytecode")
-        xspec.python = shlex.join(launch_prefix(self.spec))
-        self._gateway = open_gateway(xspec)  # execnet's popen gateway, precompiled
-        self._channel = self._gateway.remote_exec(inspect.getsource(server_module))
+        report = None
+        if self.spec.container is None:
+            from autograder import scratch
+
+            self._report = self._report or scratch.make("launch") / "report.json"
+            report = str(self._report)
+        cmd = [*launch_prefix(self.spec), "-B", "-c", BOOTSTRAP]  # MERGE: report=report
+        limits = self.spec.limits
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+        self._channel = Channel(self._proc, int(limits.max_reply_mb * 2**20),
+                                limits.max_reply_items)
+        try:
+            self._channel.send_bytes(worker_source(), deadline)
+            hello = self._channel.receive(deadline)
+        except (EOFError, TimeoutError, StudentError) as exc:
+            log = self._channel.log.decode("utf-8", "replace").strip()[-1500:]
+            self.stop()
+            raise GraderError(f"the sandboxed worker did not start "
+                              f"({type(exc).__name__}): {log or 'no output'}") from None
+        self._channel.close_log()
+        if not (type(hello) is tuple and hello[:1] == ("hello",)):
+            self.stop()
+            raise GraderError(f"the sandboxed worker did not start: it said {hello!r:.200}")
+        self.protections = self._read_report()
+
+    def _read_report(self) -> dict[str, str]:
+        """What the launcher applied (it wrote the file before it exec'd the sandbox), or
+        what the container kind gives."""
+        from autograder.sandbox import policy
+
+        if self.spec.container is not None:
+            return getattr(policy, "static_protections", lambda spec: {})(self.spec)  # MERGE
+        try:
+            data = json.loads(Path(self._report).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def start(self, timeout: float) -> None:
         """Start the sandboxed interpreter and import the submission into it. A worker
@@ -97,7 +262,7 @@ class Worker:
         CUDA's failure sticks to a process."""
         started = time.monotonic()
         for attempt in (1, 2):
-            self._load(timeout)
+            self._load()
             error = self.load_info.get("device_error")
             if not error:
                 break
@@ -107,45 +272,105 @@ class Worker:
             time.sleep(0.5)
         self.start_seconds = time.monotonic() - started
 
-    def _load(self, timeout: float) -> None:
-        timeout = max(timeout, self.load_timeout)
-        self._spawn()
-        self.generation += 1
+    def _load(self) -> None:
+        """Load the submission by one deadline; cells that crash or hang are left out."""
+        deadline = time.monotonic() + self.load_timeout
+        while True:
+            self._spawn(deadline)
+            self.generation += 1
+            try:
+                self.load_info = self._load_once(deadline)
+                return
+            except (WorkerCrashed, CallTimeout, ReplyRejected, NotData) as exc:
+                cell = self._loading
+                self.stop()
+                if time.monotonic() >= deadline:
+                    raise StudentError(
+                        f"Your notebook did not finish loading within {self.load_timeout:g} s"
+                        + (f" (it was running {cell} then)" if cell else "")
+                        + "; no test could use it. Move long computations out of the "
+                        "answer cells.") from None
+                if cell is None or cell in self.skip:
+                    raise StudentError(f"Your notebook could not be loaded: {exc}") from None
+                self.skip[cell] = (
+                    f"not loaded: this cell did not finish loading within "
+                    f"{self.cell_timeout:g} s" if isinstance(exc, CallTimeout) else
+                    "not loaded: running this cell crashed the sandboxed worker"
+                    if isinstance(exc, WorkerCrashed) else f"not loaded: {exc}")
+
+    def _load_once(self, deadline: float) -> dict[str, Any]:
+        """One attempt: each cell must finish by its own deadline, all by `deadline`. A
+        "loading" frame counts only for a cell after the current one (the worker sends
+        one per cell; a student thread that repeats them extends nothing)."""
         msg = ("load", inspect.getsource(loader_module), self.module_source,
                list(self.skip.items()), self.spec.device, self.spec.limits.gpu_memory_mb)
-        for _attempt in range(20):
-            try:
-                self.load_info = self._request(msg, timeout, loading=True)
+        channel = self._channel
+        assert channel is not None
+        self._loading, position = None, -1
+        cell_deadline = min(deadline, time.monotonic() + self.cell_timeout)
+        try:
+            channel.send(msg, deadline)
+            while True:
+                reply = channel.receive(cell_deadline, handles=self._handles)
+                if type(reply) is tuple and reply[:1] == ("loading",) and len(reply) == 2:
+                    label = reply[1]
+                    index = self.blocks.index(label) if label in self.blocks else -1
+                    if index > position:
+                        self._loading, position = label, index
+                        cell_deadline = min(deadline, time.monotonic() + self.cell_timeout)
+                    continue
                 break
-            except (WorkerCrashed, CallTimeout) as exc:
-                if self._loading is None or self._loading in self.skip:
-                    raise
-                # that cell killed or hung the worker while loading: load without it
-                self.skip[self._loading] = (
-                    "not loaded: running this cell crashed or hung the sandboxed worker"
-                    if isinstance(exc, WorkerCrashed) else
-                    f"not loaded: this cell did not finish loading within {timeout:g} s")
-                self._spawn()
-                msg = (*msg[:3], list(self.skip.items()), *msg[4:])
+        except TimeoutError:
+            raise CallTimeout(self.cell_timeout) from None
+        except EOFError:
+            raise WorkerCrashed("Your code crashed the sandboxed worker while your notebook "
+                                "was being loaded.") from None
+        try:
+            value = self._answer(reply)
+        except StudentError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the load itself raised: the student's
+            raise StudentError(f"Your notebook could not be loaded: {type(exc).__name__}: "
+                               f"{exc}") from None
+        if not isinstance(value, dict) or not isinstance(value.get("names"), list):
+            raise ReplyRejected("the sandboxed worker answered the load with something else")
+        errors = value.get("errors")
+        value["errors"] = {str(k): str(v) for k, v in errors.items()} \
+            if isinstance(errors, dict) else {}
+        value["names"] = [n for n in value["names"] if type(n) is str]
+        return value
 
     def stop(self) -> None:
-        gateway, self._gateway, self._channel = self._gateway, None, None
-        if gateway is not None:
+        proc, self._proc, self._channel = self._proc, None, None
+        if proc is not None:
             try:
-                gateway._io.kill()  # noqa: SLF001 - no graceful exit for untrusted code
-            except Exception:  # noqa: BLE001
+                proc.kill()  # no graceful exit for untrusted code
+            except OSError:
                 pass
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                try:
+                    if pipe is not None:
+                        pipe.close()
+                except OSError:
+                    pass
             try:
-                gateway.exit()
-            except Exception:  # noqa: BLE001
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 pass
             kill = kill_command(self.spec.kind, self.spec.container) \
                 if self.spec.container is not None else None
             if kill:  # the container outlives its docker client
                 subprocess.run(kill, capture_output=True, timeout=30)
 
+    def close(self) -> None:
+        self.stop()
+        if self._report is not None:
+            import shutil
+
+            shutil.rmtree(Path(self._report).parent, ignore_errors=True)
+
     def ensure(self, timeout: float) -> None:
-        if self._gateway is None:
+        if self._proc is None:
             if self.generation:
                 self.restarts += 1
             self.start(timeout)
@@ -153,10 +378,12 @@ class Worker:
     def seed(self, value: int) -> None:
         """Seed the worker's random generators (Python, numpy, torch) before a test, so a
         notebook gets the same score every run; a dead worker is left for the test."""
-        if self._gateway is not None:
+        if self._proc is not None:
             try:
                 self._request(("seed", int(value)), self.call_timeout)
-            except (WorkerCrashed, CallTimeout):
+            except StudentError:
+                pass
+            except CallTimeout:
                 pass
 
     # --- calls ---------------------------------------------------------------
@@ -168,96 +395,66 @@ class Worker:
         self.ensure(timeout)
         return self._request(msg, timeout)
 
-    def _request(self, msg: tuple, timeout: float, loading: bool = False) -> Any:
+    def _request(self, msg: tuple, timeout: float) -> Any:
         channel = self._channel
-        self._loading = None
+        assert channel is not None
+        deadline = time.monotonic() + timeout
         try:
-            channel.send(msg)
-            reply = channel.receive(timeout=timeout)
-            while loading and isinstance(reply, tuple) and reply[:1] == ("loading",):
-                self._loading = str(reply[1])
-                reply = channel.receive(timeout=timeout)
-        except channel.TimeoutError:
+            channel.send(msg, deadline)
+            reply = channel.receive(deadline, handles=self._handles)
+        except TimeoutError:
             self.stop()
             raise CallTimeout(timeout) from None
-        except (EOFError, OSError, execnet.RemoteError, execnet.gateway_base.GatewayReceivedTerminate) as exc:
+        except EOFError:
             self.stop()
-            when = "while your notebook was being loaded" if loading else "during this call"
             raise WorkerCrashed(
-                f"Your code crashed the sandboxed worker {when} (it was killed: out of memory, "
-                f"too many processes, a crash in native code or os._exit). The remaining tests "
-                f"ran in a fresh worker.") from exc
-        if not isinstance(reply, tuple) or not reply or reply[0] not in ("ok", "error"):
+                "Your code crashed the sandboxed worker during this call (it was killed: out "
+                "of memory, too many processes, a crash in native code or os._exit). The "
+                "remaining tests ran in a fresh worker.") from None
+        except ReplyRejected:
+            self.stop()  # the stream cannot be trusted to be in step any more
+            raise
+        return self._answer(reply)
+
+    def _answer(self, reply: Any) -> Any:
+        if type(reply) is not tuple or not reply or reply[0] not in ("ok", "error"):
             self.stop()
-            raise WorkerCrashed("the sandboxed worker sent a malformed reply")
+            raise ReplyRejected("The sandboxed worker sent a malformed reply (did your code "
+                                "write to the worker's channel?).")
         if reply[0] == "error":
             _, name, message, location = (list(reply) + [None] * 4)[:4]
-            raise _reraise(str(name), str(message), location if isinstance(location, str) else None)
-        return decode(reply[1], self)
+            raise _reraise(str(name)[:200], str(message)[:2000],
+                           location[:200] if type(location) is str else None)
+        return reply[1] if len(reply) > 1 else None
 
-
-# --- values: worker -> trusted -------------------------------------------------------
-def decode(value: Any, worker: Worker) -> Any:
-    """Turn a reply into data or proxies; only exact builtin types and plain tensors."""
-    if value is None or type(value) in (bool, int, float, str, bytes):
-        return value
-    if type(value) is not tuple or not value:
-        raise WorkerCrashed("the sandboxed worker sent an undecodable value")
-    tag = value[0]
-    if tag == "tensor":
-        import torch
-
-        tensor = torch.load(io.BytesIO(value[1]), weights_only=True)
-        if type(tensor) is not torch.Tensor:
-            raise NotData("a returned value is not a plain torch.Tensor")
-        return tensor
-    if tag == "ndarray":
-        import numpy as np
-
-        array = np.load(io.BytesIO(value[1]), allow_pickle=False)
-        if type(array) is not np.ndarray:
-            raise NotData("a returned value is not a plain numpy array")
-        return array
-    if tag == "list":
-        return [decode(v, worker) for v in value[1]]
-    if tag == "tuple":
-        return tuple(decode(v, worker) for v in value[1])
-    if tag == "dict":
-        return {k: decode(v, worker) for k, v in value[1]}
-    if tag == "handle":
-        return RemoteObject(worker, int(value[1]), str(value[2]), bool(value[3]),
-                            worker.generation)
-    raise WorkerCrashed(f"the sandboxed worker sent an unknown value tag {tag!r}")
+    def _handles(self, key: int, typename: str, is_callable: bool) -> "RemoteObject":
+        return RemoteObject(self, key, typename, is_callable, self.generation)
 
 
 # --- values: trusted -> worker -------------------------------------------------------
 def encode(value: Any) -> Any:
-    """Arguments for the worker: builtin data, tensors/arrays as bytes, proxies as refs."""
+    """Arguments for the worker: data as it is (wire encodes tensors and arrays), proxies
+    as references, numpy scalars as numbers, dict subclasses as dicts."""
     kind = type(value)
-    if value is None or kind in (bool, int, float, str, bytes):
+    if value is None or kind in (bool, int, float, str, bytes, slice):
         return value
     if isinstance(value, RemoteObject):
-        return ("ref", object.__getattribute__(value, "_id"))
+        return wire.Ref(object.__getattribute__(value, "_id"))
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
-        buf = io.BytesIO()
-        torch.save(value.detach().cpu().clone(), buf)
-        return ("tensor", buf.getvalue())
+        return value.detach().cpu() if type(value) is torch.Tensor else \
+            value.detach().cpu().as_subclass(torch.Tensor)
     np = sys.modules.get("numpy")
     if np is not None and isinstance(value, np.ndarray):
-        buf = io.BytesIO()
-        np.save(buf, value, allow_pickle=False)
-        return ("ndarray", buf.getvalue())
+        return value
     if np is not None and isinstance(value, np.generic):
         return value.item()
     if kind is list:
-        return ("list", [encode(v) for v in value])
+        return [encode(v) for v in value]
     if kind is tuple:
-        return ("tuple", [encode(v) for v in value])
+        return tuple(encode(v) for v in value)
     if isinstance(value, dict):
-        return ("dict", [(k, encode(v)) for k, v in value.items()])
-    if kind is slice:
-        return ("slice", [value.start, value.stop, value.step])
+        return {k: encode(v) for k, v in value.items()}
     raise TypeError(f"cannot pass a {kind.__name__} to the sandboxed worker; use a recipe")
 
 

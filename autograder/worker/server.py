@@ -1,26 +1,34 @@
 """The sandboxed worker: runs inside the sandbox, imports the submission, answers calls.
 
-This file is sent as source over an execnet channel (`gateway.remote_exec`) and runs in a
-bare interpreter inside the sandbox, so it imports nothing from the project: standard
-library, plus torch/numpy when data of theirs crosses. Everything that comes back is
-builtin data (execnet carries nothing else), tensors as `torch.save` bytes and arrays as
-`np.save` bytes, other objects as handles: ids into this process's table.
+Its source runs in a bare interpreter inside the sandbox, after that of `wire.py` in the
+same namespace (`Worker._spawn` sends both), so it imports nothing from the project:
+standard library, plus torch/numpy when data of theirs crosses. It reads request frames
+from one pipe and writes reply frames to another (the descriptors the bootstrap saved;
+fds 0, 1 and 2 point at /dev/null once it has said hello). What it sends is data in
+`wire`'s format, or handles: ids into this process's table of objects.
 
-Requests (tuples): ("load", loader_source, module_source, skip, device, gpu_memory_mb) (answers
-("loading", label) before each block it runs), ("getattr", id, name),
+Requests (tuples): ("load", loader_source, module_source, skip, device, gpu_memory_mb)
+(answers ("loading", label) before each block it runs), ("getattr", id, name),
 ("call", id, args, kwargs), ("callmethod", id, name, args, kwargs), ("len", id),
-("list", id), ("repr", id), ("recipe", name, args, kwargs). Replies: ("ok", value) or
+("list", id), ("repr", id), ("recipe", name, args, kwargs), ("seed", n), ("ping",).
+Replies: ("hello", pid) once at start, then ("ok", value) or
 ("error", exception type name, message, "cell 'x', line n" or None).
+
+Nothing here is trusted by the other side: student code shares this process and may
+rewrite any of it, or write to the reply pipe itself.
 """
 
 import builtins
-import io
 import os
 import sys
 import tempfile
 
+if __name__ != "fdl_worker":  # imported on the trusted side (trusted-mode recipes)
+    from autograder.worker.wire import HEADER, decode_value, encode_value, frame
+
 _objects = {}  # handle id -> object
 _state = {"module": None, "loaded": None, "device": "cpu"}
+_MAX_REQUEST_BYTES = 1 << 34  # the trusted side's own requests: no limit worth setting
 
 
 def _register(obj):
@@ -29,70 +37,38 @@ def _register(obj):
     return key
 
 
-# --- values: worker -> trusted ---------------------------------------------------------
-def encode(value, depth=0):
-    if depth > 20:
-        raise ValueError("data nested too deeply to return")
+def _handle(obj):
+    """(id, type name, callable) of an object that stays here."""
+    try:
+        is_callable = callable(obj)
+    except BaseException:  # noqa: BLE001 - a __class__ property that raises
+        is_callable = False
+    return _register(obj), str(type(obj).__name__)[:200], bool(is_callable)
+
+
+def encode(value):
+    return encode_value(value, handle=_handle)
+
+
+def _placed(value):
+    """Tensors from the trusted side moved to the device student code runs on."""
+    if _state["device"] == "cpu":
+        return value
     kind = type(value)
-    if value is None or kind in (bool, int, float, str, bytes):
-        return value
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor) and (
-            kind is torch.Tensor or kind is torch.nn.Parameter):
-        buf = io.BytesIO()
-        torch.save(value.detach().cpu().clone(), buf)
-        return ("tensor", buf.getvalue())
-    np = sys.modules.get("numpy")
-    if np is not None:
-        if kind is np.ndarray and value.dtype != object:
-            buf = io.BytesIO()
-            np.save(buf, value, allow_pickle=False)
-            return ("ndarray", buf.getvalue())
-        if isinstance(value, np.generic) and kind.__module__ == "numpy":
-            return encode(value.item(), depth + 1)
     if kind is list:
-        return ("list", [encode(v, depth + 1) for v in value])
+        return [_placed(v) for v in value]
     if kind is tuple:
-        return ("tuple", [encode(v, depth + 1) for v in value])
-    if kind is dict or (kind.__name__ == "OrderedDict" and kind.__module__ == "collections"):
-        items = []
-        for k, v in value.items():
-            if type(k) not in (str, int, float, bool) and k is not None:
-                return _handle(value)
-            items.append((k, encode(v, depth + 1)))
-        return ("dict", items)
-    return _handle(value)
+        return tuple(_placed(v) for v in value)
+    if kind is dict:
+        return {k: _placed(v) for k, v in value.items()}
+    torch = sys.modules.get("torch")
+    if torch is not None and type(value) is torch.Tensor:
+        return value.to(_state["device"])
+    return value
 
 
-def _handle(value):
-    return ("handle", _register(value), type(value).__name__, callable(value))
-
-
-# --- values: trusted -> worker ---------------------------------------------------------
-def decode(value):
-    if not isinstance(value, tuple):
-        return value
-    tag = value[0]
-    if tag == "tensor":
-        import torch
-
-        tensor = torch.load(io.BytesIO(value[1]), weights_only=True)
-        return tensor if _state["device"] == "cpu" else tensor.to(_state["device"])
-    if tag == "ndarray":
-        import numpy as np
-
-        return np.load(io.BytesIO(value[1]), allow_pickle=False)
-    if tag == "list":
-        return [decode(v) for v in value[1]]
-    if tag == "tuple":
-        return tuple(decode(v) for v in value[1])
-    if tag == "dict":
-        return {k: decode(v) for k, v in value[1]}
-    if tag == "ref":
-        return _objects[value[1]]
-    if tag == "slice":
-        return slice(*value[1])
-    raise ValueError(f"unknown value tag {tag!r}")
+def decode(data):
+    return _placed(decode_value(data, max_items=1 << 40, refs=_objects.__getitem__))
 
 
 # --- recipes: objects tests pass in, built here from names ----------------------------
@@ -101,12 +77,6 @@ def _recipe(name, args, kwargs):
         import torch
 
         return torch.Generator(device=_state["device"]).manual_seed(int(args[0]))
-    if name == "flop_count":  # (fn, *args): matmul/conv flops of fn(*args), counted here
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with FlopCounterMode(display=False) as counter:
-            args[0](*args[1:], **kwargs)
-        return int(counter.get_total_flops())
     if name.startswith("torch.nn.functional."):
         import torch.nn.functional as F
 
@@ -182,13 +152,15 @@ def _follow_default_device(torch):
 
 
 # --- requests -------------------------------------------------------------------------
-def _load(loader_source, module_source, skip, channel, device="cpu", gpu_memory_mb=None):
+def _load(loader_source, module_source, skip, send, device="cpu", gpu_memory_mb=None):
+    """Import the submission block by block; whatever a block does, the answer is data:
+    the names it defined (strings only), the errors of its blocks, the module's handle."""
     import types
 
     _state["device"], device_error = _use_device(device, gpu_memory_mb)
     if device_error:
-        return encode({"errors": {}, "names": [], "module": None, "device": _state["device"],
-                       "device_error": device_error})
+        return {"errors": {}, "names": [], "module": None, "device": _state["device"],
+                "device_error": device_error}
 
     loader = types.ModuleType("autograder_loader")
     sys.modules[loader.__name__] = loader  # dataclasses look their module up
@@ -199,11 +171,12 @@ def _load(loader_source, module_source, skip, channel, device="cpu", gpu_memory_
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(module_source)
     loaded = namespace["load_blocks"](path, "submission", skip=skip,
-                                      on_block=lambda label: channel.send(("loading", label)))
+                                      on_block=lambda label: send(("loading", label)))
     _state["module"], _state["loaded"] = loaded.module, loaded
-    names = sorted(n for n in vars(loaded.module) if not n.startswith("__"))
-    return encode({"errors": dict(loaded.errors), "names": names,
-                   "module": _register(loaded.module), "device": _state["device"]})
+    names = sorted(n for n in list(vars(loaded.module)) if type(n) is str
+                   and not n.startswith("__"))
+    return {"errors": {str(k): str(v) for k, v in loaded.errors.items()}, "names": names,
+            "module": _register(loaded.module), "device": _state["device"]}
 
 
 def _location(exc):
@@ -219,24 +192,24 @@ def _location(exc):
     return where
 
 
-def handle(msg, channel):
+def handle(msg, send):
     op = msg[0]
     if op == "load":
-        return _load(msg[1], msg[2], dict(msg[3]), channel, *msg[4:6])  # already encoded
+        return _load(msg[1], msg[2], dict(msg[3]), send, *msg[4:6])
     if op == "getattr":
-        return encode(getattr(_objects[msg[1]], msg[2]))
+        return getattr(_objects[msg[1]], msg[2])
     if op == "call":
-        return encode(_objects[msg[1]](*decode(msg[2]), **decode(msg[3])))
+        return _objects[msg[1]](*msg[2], **msg[3])
     if op == "callmethod":
-        return encode(getattr(_objects[msg[1]], msg[2])(*decode(msg[3]), **decode(msg[4])))
+        return getattr(_objects[msg[1]], msg[2])(*msg[3], **msg[4])
     if op == "len":
         return int(len(_objects[msg[1]]))
     if op == "list":
-        return encode(list(_objects[msg[1]]))
+        return list(_objects[msg[1]])
     if op == "repr":
         return str(repr(_objects[msg[1]]))[:500]
     if op == "recipe":
-        return encode(_recipe(msg[1], decode(msg[2]), {k: decode(v) for k, v in msg[3].items()}))
+        return _recipe(msg[1], msg[2], msg[3])
     if op == "seed":  # every test starts from the same random state, run after run
         import random
 
@@ -251,37 +224,73 @@ def handle(msg, channel):
     raise ValueError(f"unknown request {op!r}")
 
 
-def serve(channel):
+def _read_exact(fd, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
+
+
+def _writer(fd):
+    def send(value):
+        data = frame(encode(value))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    return send
+
+
+def serve(read_fd, write_fd):
     main_pid = os.getpid()
+    send = _writer(write_fd)
+    send(("hello", main_pid))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # student output never floods the grader's log
     sys.stderr = open(os.devnull, "w")
     while True:
         try:
-            msg = channel.receive()
+            (size,) = HEADER.unpack(_read_exact(read_fd, HEADER.size))
+            if size > _MAX_REQUEST_BYTES:
+                return
+            msg = decode(_read_exact(read_fd, size))
         except EOFError:
             return
         try:
-            reply = ("ok", handle(msg, channel))
+            data = frame(encode(("ok", handle(msg, send))))
         except BaseException as exc:  # noqa: BLE001 - every student failure is reported
-            reply = _error_reply(exc)
+            try:
+                data = frame(encode(_error_reply(exc)))
+            except BaseException:  # noqa: BLE001 - student code broke the encoder itself
+                data = frame(encode_value(("error", "Exception", "<unsendable>", None)))
         if os.getpid() != main_pid:
             os._exit(0)  # a child the student forked came back here: it never answers
-        channel.send(reply)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view):]
 
 
 def _error_reply(exc):
     """("error", type name, message, student location) for any exception."""
-    name = type(exc).__name__
-    if not (isinstance(getattr(builtins, name, None), type)
-            and issubclass(getattr(builtins, name), BaseException)):
-        name = f"{type(exc).__module__}.{name}"
+    try:
+        name = str(type(exc).__name__)[:200]
+        if not (isinstance(getattr(builtins, name, None), type)
+                and issubclass(getattr(builtins, name), BaseException)):
+            name = f"{str(type(exc).__module__)[:100]}.{name}"
+    except BaseException:  # noqa: BLE001 - a metaclass that raises
+        name = "Exception"
     try:
         message = str(exc)[:2000]
     except BaseException:  # noqa: BLE001 - a __str__ that raises
         message = "<unprintable>"
-    return ("error", name, message, _location(exc))
+    try:
+        location = _location(exc)
+    except BaseException:  # noqa: BLE001
+        location = None
+    return ("error", name, message, location if type(location) is str else None)
 
 
-if __name__ == "__channelexec__":
-    serve(channel)  # noqa: F821 - execnet provides `channel`
+if __name__ == "fdl_worker":
+    serve(*_FDS)  # noqa: F821 - the bootstrap provides the saved descriptors
