@@ -22,6 +22,7 @@ from typing import Any
 
 from autograder import scratch
 from autograder.config import SandboxLimits
+from autograder.trusted_limits import CPU_LIMIT_EXIT
 from autograder.errors import GraderError, UserError
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -125,6 +126,7 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
            # parsed every source file of the traceback (ours included) with `ast` for each
            # failed test: 0.1 s per failing submission, for a log only staff read
            "--tb=native",
+           "--trusted-limits", f"{req.limits.trusted_memory_mb},{req.limits.trusted_cpu_seconds}",
            *UNUSED_PLUGINS,
            "-W", "ignore::DeprecationWarning"]
     if req.mode == "sandboxed":
@@ -199,6 +201,22 @@ def collect_outcome(req: GradeRequest, results: Path, timed_out: bool, returncod
                        f"did not finish scored 0.")
         doc["extra_data"]["timed_out"] = True
         outcome.notes.append("submission time limit reached")
+    elif doc.get("extra_data", {}).get("outcome") == "incomplete" and \
+            returncode == CPU_LIMIT_EXIT:
+        # the plugin stopped itself at its CPU limit and named the test it was checking
+        _close_partial(doc, "Not run: grading stopped at the grading process's CPU time "
+                            "limit in an earlier test.",
+                       f"Grading stopped at the grading process's CPU time limit "
+                       f"({req.limits.trusted_cpu_seconds} s); tests that did not run scored 0.")
+        doc["extra_data"].setdefault("integrity_flags", []).append(
+            f"trusted CPU limit reached in {doc['extra_data'].get('running') or 'a test'}")
+    elif doc.get("extra_data", {}).get("outcome") == "incomplete" and req.mode == "sandboxed":
+        # student code never runs in this process: its death is the grader's to explain
+        running = doc["extra_data"].get("running")
+        raise GraderError(f"the grading process died (exit status {returncode})"
+                          + (f" during {running}" if running else "")
+                          + f"; student code runs in the sandboxed worker, so this is not the "
+                            f"submission's doing as far as the grader can tell:\n{log[-2000:]}")
     elif doc.get("extra_data", {}).get("outcome") == "incomplete":
         # the process died mid-test: in trusted mode only student code (os._exit, a crash
         # in an extension) can do that; the tests that finished keep their scores

@@ -109,8 +109,9 @@ class ForkPool:
         scheduler = _Scheduler(jobs, self.workers, finish)
         with scratch.folder("session") as tmp:
             first = jobs[0][1]
-            args = [*pytest_command(first, Path(tmp) / "unused.json", Path(tmp))[3:],
-                    *SESSION_ARGS]
+            args = _without_option(
+                pytest_command(first, Path(tmp) / "unused.json", Path(tmp))[3:],
+                "--trusted-limits") + list(SESSION_ARGS)  # the children cap themselves
             saved = dict(os.environ)
             os.environ.update(grading_env(first))  # no plugin autoload, thread counts
             try:
@@ -223,7 +224,8 @@ class _Scheduler:
                 from autograder.plugin import plugin_key
 
                 session.config.stash[plugin_key].start_submission(
-                    req.submission, workdir / "results.json")
+                    req.submission, workdir / "results.json",
+                    trusted=(req.limits.trusted_memory_mb, req.limits.trusted_cpu_seconds))
             except BaseException:  # noqa: BLE001 - a child never returns to the caller
                 os._exit(70)
             return True
@@ -249,6 +251,14 @@ class _Scheduler:
         for pid, job in self.running.items():
             if now >= job.deadline:
                 _kill_group(pid)
+
+
+def _without_option(args: list[str], option: str) -> list[str]:
+    """`args` without `option` and its value."""
+    if option not in args:
+        return args
+    at = args.index(option)
+    return args[:at] + args[at + 2:]
 
 
 def _warm_failure_reports(session: pytest.Session) -> None:

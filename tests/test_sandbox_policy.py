@@ -220,7 +220,7 @@ def test_a_worker_that_cannot_start_cuda_on_a_gpu_host_starts_once_more(monkeypa
     loads: list[int] = []
     answers: list[dict] = []
 
-    def load(self, timeout):  # what the sandboxed worker answered to "load"
+    def load(self):  # what the sandboxed worker answered to "load"
         loads.append(1)
         self.load_info = answers[min(len(loads), len(answers)) - 1]
 

@@ -26,7 +26,7 @@ from typing import Any, Generator
 
 import pytest
 
-from autograder import __version__
+from autograder import __version__, trusted_limits
 from autograder.errors import GraderError, StudentError
 from autograder.plugin.markers import MARKERS
 from autograder.plugin.messages import CallTimeout, failure_message
@@ -67,6 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gpus", default="", help="GPUs for a container worker: all, 0,1 or none")
     group.addoption("--sandbox-limits", default="",
                     help="JSON of SandboxLimits fields for the worker (default: the schema's)")
+    group.addoption("--trusted-limits", default="",
+                    help="MEMORY_MB,CPU_SECONDS: limits of this grading process itself")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,6 +77,14 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = GradingPlugin(config)
     config.stash[plugin_key] = plugin
     config.pluginmanager.register(plugin, "autograder-grading")
+    raw = config.getoption("trusted_limits")
+    if raw:
+        try:
+            memory_mb, cpu_seconds = (int(v) for v in raw.split(","))
+        except ValueError:
+            raise pytest.UsageError(f"--trusted-limits {raw!r}: expected MEMORY_MB,CPU_SECONDS") \
+                from None
+        plugin.limit_self(memory_mb, cpu_seconds)
 
 
 class GradingPlugin:
@@ -86,6 +96,8 @@ class GradingPlugin:
         self.grader_errors: list[str] = []
         self.skipped: list[str] = []
         self.started = time.monotonic()
+        self.running: str | None = None  # the test being run, in every flushed document
+        self.cpu_limit = 0
         self.sandbox = _sandbox_spec(config)
         self.sources = SourceLoader(
             submission=config.getoption("submission"),
@@ -94,10 +106,28 @@ class GradingPlugin:
             sandbox=self.sandbox,
         )
 
-    def start_submission(self, submission: Path, results: Path) -> None:
+    def limit_self(self, memory_mb: int, cpu_seconds: int) -> None:
+        """Cap this grading process (autograder/trusted_limits.py)."""
+        self.cpu_limit = cpu_seconds
+        trusted_limits.apply(memory_mb, cpu_seconds, self._stopped_at_cpu_limit)
+
+    def _stopped_at_cpu_limit(self) -> None:
+        if self.running in self.records:
+            record = self.records[self.running]
+            record.status, record.score = "failed", 0.0
+            record.output = (f"The grading process used up its CPU time limit "
+                             f"({self.cpu_limit} s) while checking what your code returned in "
+                             f"this test; grading stopped here.")
+        self._flush(final=False)
+
+    def start_submission(self, submission: Path, results: Path,
+                         trusted: tuple[int, int] | None = None) -> None:
         """Grade another submission with this configured, collected session (a process
         forked after collection, see autograder/pool.py). Tests, records and collection
-        errors stay; the submission, its worker and the clock start afresh."""
+        errors stay; the submission, its worker and the clock start afresh; `trusted`
+        (memory MB, CPU seconds) caps this process."""
+        if trusted is not None:
+            self.limit_self(*trusted)
         self.config.option.submission, self.config.option.results = submission, results
         self.sources = SourceLoader(submission=submission, master=self.sources.master,
                                     max_notebook_mb=self.config.getoption("max_notebook_mb"),
@@ -106,8 +136,12 @@ class GradingPlugin:
 
     # --- collection ----------------------------------------------------------
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Tests run in the order of their visibility (VISIBILITIES: visible first, hidden
+        last: SHOWN_IN_ORDER), so nothing student code saw in a test reaches the message of a test that is
+        shown earlier: the worker lives for the whole submission."""
         if items and self.sources.master is None:
             self.sources.default_master(Path(items[0].path).parent)
+        items.sort(key=_visibility_rank)
         for item in items:
             if item.get_closest_marker("gpu") and not _cuda_available():
                 item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
@@ -167,7 +201,13 @@ class GradingPlugin:
             exc = call.excinfo.value
             student = (call.when == "call" and not isinstance(exc, GraderError)) or (
                 call.when == "setup" and isinstance(exc, StudentError))
-            if student:
+            if student and self.sandbox is not None and not getattr(exc, "from_student", False) \
+                    and trusted_limits.is_out_of_memory(exc):
+                record.status, record.score = "failed", 0.0
+                record.output = ("The grading process ran out of memory while checking what "
+                                 "your code returned in this test (far more data than the "
+                                 "test expects?).")
+            elif student:
                 record.status, record.score = "failed", 0.0
                 record.output = failure_message(call.excinfo, self.sources.locate)
             else:
@@ -181,7 +221,12 @@ class GradingPlugin:
         return report
 
     # --- the end -------------------------------------------------------------
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running = nodeid
+        self._flush(final=False)  # a process that dies in this test leaves its name
+
     def pytest_runtest_logfinish(self) -> None:
+        self.running = None
         self._flush(final=False)  # a run killed later still leaves what it graded
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -222,6 +267,8 @@ class GradingPlugin:
             "device": self._device_name(),
             "skipped": self.skipped,
         })
+        if not final and self.running in self.records:
+            extra["running"] = self.records[self.running].name
         doc.extra_data = extra
         doc.output = summary_output(doc)
         return doc
@@ -268,9 +315,9 @@ def recipe(request: pytest.FixtureRequest, submission: Any) -> Any:
     def build(name: str, *args: Any, **kwargs: Any) -> Any:
         worker = plugin.sources.worker
         if plugin.sandbox is None or worker is None:
-            from autograder.worker.server import _recipe
+            from autograder.worker.recipes import build_recipe
 
-            return _recipe(name, args, kwargs)
+            return build_recipe(name, args, kwargs)
         return plugin.sources.build_remote(name, args, kwargs)
 
     return build
@@ -313,6 +360,16 @@ def _sandbox_spec(config: pytest.Config) -> SandboxSpec | None:
             raise pytest.UsageError(f"--sandbox-kind {kind} needs --container-image")
         container = ContainerSpec(image=image, name="fdl-grade", gpus=config.getoption("gpus"))
     return SandboxSpec(kind=kind, limits=limits, container=container, device=device)
+
+
+# when each visibility's messages reach the student, earliest first
+SHOWN_IN_ORDER = ("visible", "after_due_date", "after_published", "hidden")
+
+
+def _visibility_rank(item: pytest.Item) -> int:
+    marker = item.get_closest_marker("visibility")
+    value = marker.args[0] if marker and marker.args else "visible"
+    return SHOWN_IN_ORDER.index(value) if value in SHOWN_IN_ORDER else len(SHOWN_IN_ORDER)
 
 
 def _record_for(item: pytest.Item) -> TestRecord:

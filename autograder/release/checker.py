@@ -24,7 +24,7 @@ COPIED = {
     "extract.py": _SRC / "extract.py",
     "markers.py": _SRC / "plugin" / "markers.py",
     "view.py": _SRC / "plugin" / "view.py",
-    "server.py": _SRC / "worker" / "server.py",  # its `_recipe` builds recipe objects
+    "recipes.py": _SRC / "worker" / "recipes.py",
 }
 _IMPORT = re.compile(r"^from autograder(?:\.\w+)*\.(\w+) import ", re.MULTILINE)
 _IMPORT_PKG = re.compile(r"^from autograder(?:\.\w+)* import ", re.MULTILINE)

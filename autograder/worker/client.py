@@ -38,11 +38,11 @@ from autograder.errors import GraderError, StudentError
 from autograder.plugin.messages import CallTimeout
 from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix, wants_gpu
+from autograder.worker import recipes, wire
 from autograder.worker import server as server_module
-from autograder.worker import wire
 
 # What the worker's interpreter runs first: keep the two pipes on fresh descriptors,
-# point stdin and stdout at /dev/null, read one frame of source (wire.py, server.py) and
+# point stdin and stdout at /dev/null, read one frame of source (`worker_source`) and
 # run it. fd 2 stays the start-up log until the worker has said hello.
 BOOTSTRAP = (
     "import os\n"
@@ -95,8 +95,8 @@ def _reraise(name: str, message: str, location: str | None) -> BaseException:
 
 @lru_cache(maxsize=1)
 def worker_source() -> bytes:
-    """The worker's program: wire.py's source, then server.py's, one frame."""
-    source = inspect.getsource(wire) + "\n" + inspect.getsource(server_module)
+    """The worker's program: the sources of wire.py, recipes.py and server.py, one frame."""
+    source = "\n".join(inspect.getsource(m) for m in (wire, recipes, server_module))
     return wire.frame(source.encode("utf-8"))
 
 

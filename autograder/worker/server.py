@@ -1,7 +1,7 @@
 """The sandboxed worker: runs inside the sandbox, imports the submission, answers calls.
 
-Its source runs in a bare interpreter inside the sandbox, after that of `wire.py` in the
-same namespace (`Worker._spawn` sends both), so it imports nothing from the project:
+Its source runs in a bare interpreter inside the sandbox, after those of `wire.py` and
+`recipes.py` in the same namespace (`Worker._spawn` sends the three), so it imports nothing from the project:
 standard library, plus torch/numpy when data of theirs crosses. It reads request frames
 from one pipe and writes reply frames to another (the descriptors the bootstrap saved;
 fds 0, 1 and 2 point at /dev/null once it has said hello). What it sends is data in
@@ -24,6 +24,7 @@ import sys
 import tempfile
 
 if __name__ != "fdl_worker":  # imported on the trusted side (trusted-mode recipes)
+    from autograder.worker.recipes import build_recipe
     from autograder.worker.wire import HEADER, decode_value, encode_value, frame
 
 _objects = {}  # handle id -> object
@@ -69,26 +70,6 @@ def _placed(value):
 
 def decode(data):
     return _placed(decode_value(data, max_items=1 << 40, refs=_objects.__getitem__))
-
-
-# --- recipes: objects tests pass in, built here from names ----------------------------
-def _recipe(name, args, kwargs):
-    if name == "torch.Generator":
-        import torch
-
-        return torch.Generator(device=_state["device"]).manual_seed(int(args[0]))
-    if name.startswith("torch.nn.functional."):
-        import torch.nn.functional as F
-
-        return getattr(F, name.rsplit(".", 1)[1])
-    if name.startswith("torch.nn."):
-        import torch.nn as nn
-
-        cls = getattr(nn, name.rsplit(".", 1)[1])
-        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise ValueError(f"recipe {name} is not a torch.nn module")
-        return cls(*args, **kwargs)
-    raise ValueError(f"unknown recipe {name!r}")
 
 
 # --- the device student code runs on ------------------------------------------------
@@ -209,7 +190,7 @@ def handle(msg, send):
     if op == "repr":
         return str(repr(_objects[msg[1]]))[:500]
     if op == "recipe":
-        return _recipe(msg[1], msg[2], msg[3])
+        return build_recipe(msg[1], msg[2], msg[3], _state["device"])
     if op == "seed":  # every test starts from the same random state, run after run
         import random
 

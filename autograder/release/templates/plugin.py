@@ -17,7 +17,7 @@ from .extract import extract
 from .loader import load_blocks
 from .markers import MARKERS
 from .notebook_io import NotebookError, read_notebook
-from .server import _recipe
+from .recipes import build_recipe
 from .view import SubmissionView
 
 
@@ -105,7 +105,7 @@ def device() -> Any:
 
 @pytest.fixture(scope="session")
 def recipe() -> Any:
-    return lambda name, *args, **kwargs: _recipe(name, args, kwargs)
+    return lambda name, *args, **kwargs: build_recipe(name, args, kwargs)
 
 
 @pytest.fixture
