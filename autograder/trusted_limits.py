@@ -7,7 +7,11 @@ its own address space (an allocation past it raises MemoryError, or torch's "can
 allocate memory" RuntimeError, in the test that made it) and its CPU seconds: at the
 soft limit the kernel sends SIGXCPU, and the handler ends the grading at once with
 `CPU_LIMIT_EXIT`, after `on_cpu_limit` has written what finished (the engine names the
-test that was running); the hard limit, a few seconds later, is a SIGKILL backstop.
+test that was running); the whole-submission wall-clock kill is the backstop.
+
+Only the soft limits are lowered: the sandboxed worker is this process's child and
+inherits them, and its launcher sets its own (a CUDA worker needs an unlimited address
+space), which it can only do up to the hard limits.
 """
 
 from __future__ import annotations
@@ -18,14 +22,13 @@ import signal
 from typing import Callable
 
 CPU_LIMIT_EXIT = 86  # the exit status of a grading process stopped at its CPU limit
-HARD_MARGIN_S = 10
 
 
 def apply(memory_mb: int, cpu_seconds: int, on_cpu_limit: Callable[[], None]) -> None:
     """Cap this process; a cap above what is already set is left as it is."""
-    _lower(resource.RLIMIT_AS, memory_mb * 2**20, memory_mb * 2**20)
+    _lower(resource.RLIMIT_AS, memory_mb * 2**20)
     used = int(sum(os.times()[:2]))  # a forked child inherits no CPU time, a process does
-    _lower(resource.RLIMIT_CPU, used + cpu_seconds, used + cpu_seconds + HARD_MARGIN_S)
+    _lower(resource.RLIMIT_CPU, used + cpu_seconds)
 
     def at_cpu_limit(signum: int, frame: object) -> None:
         signal.signal(signal.SIGXCPU, signal.SIG_IGN)  # once; the hard limit stays
@@ -37,11 +40,10 @@ def apply(memory_mb: int, cpu_seconds: int, on_cpu_limit: Callable[[], None]) ->
     signal.signal(signal.SIGXCPU, at_cpu_limit)
 
 
-def _lower(which: int, soft: int, hard: int) -> None:
-    old_soft, old_hard = resource.getrlimit(which)
-    if old_hard != resource.RLIM_INFINITY:
-        hard = min(hard, old_hard)
-    soft = min(soft, hard)
+def _lower(which: int, soft: int) -> None:
+    old_soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
     if old_soft != resource.RLIM_INFINITY and old_soft < soft:
         return
     resource.setrlimit(which, (soft, hard))
