@@ -1,7 +1,7 @@
-"""Container backends for the worker: the same execnet channel as the local sandbox, but
-the interpreter at its far end runs inside a container (DESIGN.md's isolation model: the
-trusted side stays outside). execnet appends `-u -B -c <bootstrap>` to these commands
-and sends the worker's code over stdin, so the image needs Python and the modules'
+"""Container backends for the worker: the same channel as the local sandbox (frames over
+the interpreter's stdin and stdout), but the interpreter at its far end runs inside a
+container (the trusted side stays outside). The worker appends `-B -c <bootstrap>` to
+these commands and sends its code over stdin, so the image needs Python and the modules'
 libraries, never the engine, a hidden test or a reference.
 
 - docker: `--network none`, a read-only root with a private /tmp, memory/pids/CPU limits,
@@ -39,7 +39,7 @@ class ContainerSpec:
 
 
 def docker_command(spec: ContainerSpec, limits: SandboxLimits, wall_seconds: float) -> list[str]:
-    """`docker run` for one worker (execnet adds the interpreter's arguments)."""
+    """`docker run` for one worker (the worker adds the interpreter's arguments)."""
     cmd = ["docker", "run", "--interactive", "--rm", "--name", spec.name,
            "--network", "none", "--read-only",
            "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.max_file_size_mb * 4}m,mode=1777,"
@@ -62,7 +62,7 @@ def docker_command(spec: ContainerSpec, limits: SandboxLimits, wall_seconds: flo
 
 def apptainer_command(spec: ContainerSpec, limits: SandboxLimits,
                       wall_seconds: float) -> list[str]:
-    """`apptainer exec` for one worker (execnet adds the interpreter's arguments)."""
+    """`apptainer exec` for one worker (the worker adds the interpreter's arguments)."""
     cmd = ["apptainer", "exec", "--containall", "--cleanenv", "--no-home", "--no-mount", "cwd",
            "--net", "--network", "none", "--writable-tmpfs",
            "--memory", f"{limits.memory_mb}M", "--pids-limit", str(limits.max_processes),

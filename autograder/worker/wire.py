@@ -33,6 +33,7 @@ import struct
 MAX_DEPTH = 32
 MAX_INT_BYTES = 64  # ints up to 2**511: more is not data any suite compares
 MAX_NDIM = 16
+MAX_DIM = 2**40  # elements along one dimension
 # dtype code -> (torch dtype name, numpy dtype string, bytes per element): what crosses
 DTYPES = {
     1: ("float32", "<f4", 4), 2: ("float64", "<f8", 8), 3: ("float16", "<f2", 2),
@@ -272,6 +273,8 @@ def _decode_array(r, tag):
         raise WireError("an array of an unknown dtype or too many dimensions")
     torch_name, numpy_name, itemsize = DTYPES[code]
     shape = tuple(struct.unpack(">Q", r.take(8))[0] for _ in range(ndim))
+    if any(n > MAX_DIM for n in shape):
+        raise WireError("an array dimension too large")
     size = struct.unpack(">Q", r.take(8))[0]
     numel = 1
     for n in shape:

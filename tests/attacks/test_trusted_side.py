@@ -111,7 +111,8 @@ def test_a_tensor_that_is_not_plain_dense_data_never_reaches_the_suite(tmp_path,
 
 
 def test_a_stride_0_view_comes_back_as_owned_contiguous_data(tmp_path):
-    """Expected: full marks; the suite receives a (4, 4) tensor that is contiguous and owns
+    """Not an attack: a correct answer built with expand() keeps its point. Expected: full
+    marks; the suite receives a (4, 4) tensor that is contiguous and owns
     exactly 16 floats of storage (not one float seen through stride 0)."""
     suite = SUITE.replace(
         '    total = torch.zeros(4, 4) + value\n',
@@ -124,15 +125,37 @@ def test_a_stride_0_view_comes_back_as_owned_contiguous_data(tmp_path):
 
 
 # --- class 2: memory and time bombs -----------------------------------------------------
-def test_a_huge_stride_0_view_is_paid_for_by_the_worker_not_the_trusted_side(tmp_path):
-    """Expected: a 4-byte tensor viewed as 40,000 x 40,000 (6.4 GB once materialised)
-    fails test_attack in the worker (out of its memory, or over the reply limit); the
-    trusted process's peak resident memory stays below 1 GB."""
-    attack = ATTACK_CELL + ("import torch\ndef attack():\n"
-                            "    return torch.tensor(1.0).expand(40_000, 40_000)\n")
-    out = contained(grade(tmp_path, attack))
-    assert "crashed the sandboxed worker" in out or "MB of data" in out, out
-    assert peak_mb(tmp_path) < 1024
+# Student code that rewrites what the worker sends: it finds the channel through the
+# server loop's frame (the reply pipe here; execnet's channel at 034f2e2) and sends a
+# tensor of SHAPE whose data is one float seen through stride 0, then waits.
+STRIDE_0 = ATTACK_CELL + """\
+import io, os, struct, sys, time
+import torch
+def attack():
+    frame = sys._getframe()
+    while frame is not None and not {"write_fd", "channel"} & set(frame.f_locals):
+        frame = frame.f_back
+    if "channel" in frame.f_locals:  # an execnet channel
+        buf = io.BytesIO()
+        torch.save(torch.tensor([42 / 16]).expand(*SHAPE), buf)
+        frame.f_locals["channel"].send(("ok", ("tensor", buf.getvalue())))
+    else:
+        body = (b"A" + bytes([1, len(SHAPE)]) + b"".join(struct.pack(">Q", n) for n in SHAPE)
+                + struct.pack(">Q", 4) + struct.pack("<f", 42 / 16))
+        os.write(frame.f_locals["write_fd"], struct.pack(">Q", len(body)) + body)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (40_000, 40_000)])
+def test_a_forged_stride_0_tensor_never_reaches_the_suite(tmp_path, shape):
+    """Expected: a reply claiming a tensor of `shape` that carries one float (a stride-0
+    view: 1.5 KB that a suite's broadcast turns into 6.4 GB for 40,000 x 40,000) is refused
+    as unreadable: test_attack scores 0 with 'a reply the grader cannot read', the honest
+    tests keep their points, the trusted process's peak memory stays below 600 MB."""
+    out = contained(grade(tmp_path, STRIDE_0.replace("SHAPE", repr(shape))))
+    assert "cannot read" in out, out
+    assert peak_mb(tmp_path) < 600
 
 
 def test_a_reply_over_the_size_limit_is_refused_unread(tmp_path):
