@@ -80,10 +80,10 @@ _BEST = {"seconds": 1.0}
 
 
 def _op_seconds():
-    """The best of 5 runs of 200 tiny additions (6x slower under FlopCounterMode)."""
+    """The best of 10 runs of 200 tiny additions (6x slower under FlopCounterMode)."""
     x = torch.zeros(1)
     best = 1.0
-    for _ in range(5):
+    for _ in range(10):
         start = time.perf_counter()
         for _ in range(200):
             x = x + 1
