@@ -2,7 +2,8 @@
 
 They carry no points. Passing them does not mean full marks: the hidden suite checks
 values against independent computations, the pseudo-inverse iteration step by step,
-the cost of your code (by counting its floating-point operations) and the layer.
+the cost of your code (one call on a sequence of 262144 tokens, within the memory and
+time limits) and the layer.
 """
 import pytest
 import torch
