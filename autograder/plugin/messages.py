@@ -80,12 +80,21 @@ def _student_exception(exc: BaseException, where: str | None) -> str:
     if type(exc).__name__ == "StudentException":  # from the worker: "Type: message" already
         text = _text(exc)
     else:
-        text = f"{type(exc).__name__}: {_text(exc)}"
+        text = f"{_type_name(exc)}: {_text(exc)}"
     if text.startswith(SYS_EXIT) and text.endswith(")"):
-        return f"Your code called sys.exit{at}:\n" + student_block(f"sys.exit({text[len(SYS_EXIT):]}")
+        argument = text[len(SYS_EXIT):-1]
+        return f"Your code called sys.exit{at}:\n" + student_block(f"sys.exit({argument})")
     block = student_block(text)
     return f"Your code raised an exception{at}:\n{block}" if block else \
         f"Your code raised an exception{at}."
+
+
+def _type_name(exc: BaseException) -> str:
+    """The exception's type name, even where a metaclass makes reading it fail."""
+    try:
+        return str(type(exc).__name__)
+    except Exception:  # noqa: BLE001 - a student metaclass may raise anything
+        return "<exception type without a name>"
 
 
 def _text(exc: BaseException) -> str:
