@@ -16,6 +16,11 @@ points cannot be read off the total either. The suite's code is never part of a 
 messages are the short texts the plugin wrote for the student, and the results'
 top-level `output` is not used (the page rebuilds its sections from `extra_data`).
 
+Student text (autograder/plugin/student_text.py) is cleaned of control and format
+characters, escaped, and shown in a `<pre class="student-text">` under the label "your
+code's message:", never as the page's own text; the score line is computed from the
+tests' numbers.
+
 The published state lives in the `published_modules` table (gradebook.models).
 """
 
@@ -34,6 +39,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from autograder.config import Course
 from autograder.errors import UserError
+from autograder.plugin.results import section_items, split_load_error
+from autograder.plugin.student_text import clean, one_line, quoted_segments, student_block
 from gradebook.aggregate import due_datetime
 from gradebook.models import (Extension, GradingRun, Module, PublishedModule, Student,
                               Submission)
@@ -123,7 +130,10 @@ tr.passed td.status { color: #17692b; } tr.failed td.status { color: #a31515; }
 pre { white-space: pre-wrap; margin: 0; font-family: ui-monospace, monospace; font-size: .9rem; }
 .note { color: #555; } .aggregate td { font-style: italic; }
 section { margin-top: 1.2rem; }
+.student-label { color: #6b5200; font-size: .8rem; font-style: italic; margin: .3rem 0 0; }
+pre.student-text { background: #fff8e1; border-left: 3px solid #d9a400; padding: .2rem .5rem; }
 """
+STUDENT_LABEL = "your code's message:"
 
 _SECTIONS = (
     ("dropped_cells", "Left out of grading",
@@ -145,14 +155,27 @@ def _pts(x: Any) -> str:
         return "?"
 
 
-def _items(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, dict):
-        return [f"{k}: {v}" for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return [str(value)]
+def _message_html(text: str) -> str:
+    """A feedback text as HTML: the grader's lines in a <pre>, each quoted student block
+    in a labelled <pre class="student-text">; all of it cleaned and escaped."""
+    parts = []
+    for student, segment in quoted_segments(text):
+        if student:
+            parts.append(f'<p class="student-label">{_e(STUDENT_LABEL)}</p>'
+                         f'<pre class="student-text">{_e(clean(segment))}</pre>')
+        elif clean(segment):
+            parts.append(f"<pre>{_e(clean(segment))}</pre>")
+    return "".join(parts)
+
+
+def _item_html(key: str, item: str) -> str:
+    """One listed item of extra_data: a load error shows its cell, then the error the
+    student's code raised as student text; other items are one line of grader text."""
+    label, detail = split_load_error(item) if key == "load_errors" else (None, item)
+    if label is None:
+        return f"<pre>{_e(one_line(detail, 500))}</pre>"
+    return _message_html(f"{one_line(label, 120)}:\n"
+                         f"{student_block(detail, max_chars=500, max_lines=6)}")
 
 
 def _student_label(student: Student | str) -> tuple[str, str]:
@@ -221,10 +244,10 @@ def render_feedback(course: Course, student: Student | str, slug: str, result: d
         status = str(test.get("status") or "")
         css = "passed" if status == "passed" else "failed"
         message = test.get("output") or ""
-        w(f'<tr class="{css}"><td>{_e(test.get("name", ""))}</td>'
+        w(f'<tr class="{css}"><td>{_e(one_line(test.get("name", ""), 200))}</td>'
           f'<td class="pts">{_pts(test.get("score"))} / {_pts(test.get("max_score"))}</td>'
           f'<td class="status">{_e(status or "?")}</td>'
-          f"<td><pre>{_e(message)}</pre></td></tr>")
+          f"<td>{_message_html(message)}</td></tr>")
     if hidden_n:
         w(f'<tr class="aggregate"><td colspan="4">hidden tests: {_pts(hidden_score)} / '
           f"{_pts(hidden_max)} points</td></tr>")
@@ -239,13 +262,14 @@ def render_feedback(course: Course, student: Student | str, slug: str, result: d
 
     extra = result.get("extra_data") or {}
     for key, heading, explanation in _SECTIONS:
-        items = _items(extra.get(key))
+        items = section_items(extra.get(key))
         if not items:
             continue
         w(f"<section><h2>{_e(heading)}</h2>")
         if explanation:
             w(f'<p class="note">{_e(explanation)}</p>')
-        w("<ul>" + "".join(f"<li><pre>{_e(item)}</pre></li>" for item in items) + "</ul></section>")
+        w("<ul>" + "".join(f"<li>{_item_html(key, item)}</li>" for item in items)
+          + "</ul></section>")
     if extra.get("timed_out"):
         w('<section><h2>Time limit</h2><p class="note">Grading this notebook hit its time '
           "limit; tests that did not finish scored 0.</p></section>")

@@ -26,7 +26,10 @@ Choices where the brief is silent:
   or a notebook without that cell, shows "(no answer)". Pages list the students with a
   submission; the CSV lists every student of the roster (like the template), so students
   who did not submit can be given points as well.
-- Everything is HTML-escaped; markdown is shown as its source, never rendered.
+- Everything is HTML-escaped; markdown is shown as its source, never rendered. A
+  student's answer is shown cleaned of control and format characters (bidi overrides,
+  zero-width characters, `\r`: `autograder.plugin.student_text.clean`) under the
+  student's id; it is not capped.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from autograder.errors import UserError
 from autograder.layout import module_layout
 from autograder.notebook_io import (NotebookError, NotebookNode, is_written_answer, nbgrader_meta,
                                    parse_notebook)
+from autograder.plugin.student_text import clean
 from gradebook.models import Blob, Student, Submission
 from gradebook.scores import default_max
 
@@ -220,7 +224,7 @@ def render_question(course: Course, slug: str, question: WrittenQuestion,
         css = "answer missing" if ans.answer == NO_ANSWER else "answer"
         w(f'<section class="{css}" id="{_e(_SAFE.sub("_", ans.student_id))}">'
           f"<h3>{_e(who)} <span class=\"note\">(attempt {ans.attempt})</span></h3>"
-          f"<pre>{_e(ans.answer)}</pre></section>")
+          f"<pre>{_e(clean(ans.answer))}</pre></section>")
     w("</body></html>")
     return "\n".join(out) + "\n"
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from autograder.plugin.student_text import one_line, student_block
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -51,22 +55,63 @@ class ResultsDocument:
                 "tests": [t.to_json() for t in self.tests], "extra_data": self.extra_data}
 
 
+SECTIONS = (("load_errors", "Cells that failed when loaded"),
+            ("extraction_problems", "Problems with answer cells"),
+            ("dropped_cells", "Left out of grading (only imports, def, class and constants "
+                              "are graded)"))
+MAX_ITEMS = 30  # per section
+_LOAD_ERROR = re.compile(r"(cell (?:\d+|'[^'\n]*')): (.*)", re.DOTALL)
+
+
 def summary_output(doc: ResultsDocument) -> str:
-    """The top-level feedback text: score, then anything the extraction reported."""
-    extra = doc.extra_data
+    """The top-level feedback text: score (from the numbers), where the code ran, then
+    anything the extraction and loading reported (`summary_sections`)."""
     lines = [f"Score: {doc.score:g} / {doc.max_score:g}"]
-    if extra.get("sandbox"):
-        lines.append(f"Ran in: {extra['sandbox']}")
-    for key, title in (("load_errors", "Cells that failed when loaded"),
-                       ("extraction_problems", "Problems with answer cells"),
-                       ("dropped_cells", "Left out of grading (only imports, def, class and "
-                                         "constants are graded)")):
-        items = extra.get(key) or []
-        if isinstance(items, dict):
-            items = [f"{k}: {v}" for k, v in items.items()]
-        if items:
-            lines.append(f"{title}:")
-            lines.extend(f"  - {item}" for item in items[:30])
-            if len(items) > 30:
-                lines.append(f"  ... and {len(items) - 30} more")
-    return "\n".join(lines)
+    if doc.extra_data.get("sandbox"):
+        lines.append(f"Ran in: {one_line(doc.extra_data['sandbox'])}")
+    return "\n".join(lines + summary_sections(doc.extra_data))
+
+
+def summary_sections(extra: Mapping[str, Any]) -> list[str]:
+    """Lines listing load errors, extraction problems and dropped statements.
+
+    What holds: only the section titles start at column 0; an item is a line starting
+    with "  - ", folded onto that one line, and a load error's message (the student's
+    exception) follows its cell as a `student_block`.
+    """
+    lines: list[str] = []
+    for key, title in SECTIONS:
+        items = section_items(extra.get(key))
+        if not items:
+            continue
+        lines.append(f"{title}:")
+        for item in items[:MAX_ITEMS]:
+            label, detail = split_load_error(item) if key == "load_errors" else (None, item)
+            if label is None:
+                lines.append(f"  - {one_line(detail)}")
+                continue
+            lines.append(f"  - {one_line(label, 120)}:")
+            block = student_block(detail, max_chars=500, max_lines=6)
+            if block:
+                lines.extend(block.split("\n"))
+        if len(items) > MAX_ITEMS:
+            lines.append(f"  ... and {len(items) - MAX_ITEMS} more")
+    return lines
+
+
+def section_items(value: Any) -> list[str]:
+    """A section of extra_data as a list of strings (a dict lists "key: value")."""
+    if not value:
+        return []
+    if isinstance(value, dict):
+        return [f"{k}: {v}" for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def split_load_error(item: str) -> tuple[str | None, str]:
+    """("cell 'x'", the error its code raised) for a load error as the loader records it
+    ("cell 'x': Type: message (line n)"); (None, item) for anything else."""
+    match = _LOAD_ERROR.fullmatch(item)
+    return (match.group(1), match.group(2)) if match else (None, item)

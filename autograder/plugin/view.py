@@ -40,12 +40,13 @@ class SubmissionView:
 
 def missing_definition(name: str, problems: dict[str, str],
                        load_errors: dict[str, str]) -> MissingDefinition:
-    """A teaching error for a name the notebook does not define, with the likely cause."""
+    """A teaching error for a name the notebook does not define, with the likely cause
+    (a load error, the student's exception text, is quoted as a Python string)."""
     hints = [msg for key, msg in problems.items() if key == name]
-    hints += [f"{label} failed when loaded: {err}" for label, err in load_errors.items()
+    hints += [f"{label} failed when loaded: {err!r}" for label, err in load_errors.items()
               if name in label]
     if not hints:
-        hints = [f"{label} failed when loaded: {err}" for label, err in load_errors.items()]
+        hints = [f"{label} failed when loaded: {err!r}" for label, err in load_errors.items()]
     hints += [m for k, m in problems.items() if k != name]
     detail = "; ".join(hints[:3]) if hints else \
         "check the function's name and that its cell is a code cell"
