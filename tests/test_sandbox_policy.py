@@ -416,3 +416,58 @@ def test_the_container_kinds_name_their_protections_under_the_reports_keys():
     assert apptainer["seccomp"].startswith("none")
     with _pytest.raises(ValueError, match="report"):
         static_protections(SandboxSpec(kind="bubblewrap", limits=LIMITS))
+
+
+def _fake_cgroupfs(root, version: str) -> None:
+    """Just enough of a cgroup file system for the launcher's writes (a real one makes a
+    group's files itself)."""
+    if version == "v2":
+        (root / "cgroup.controllers").write_text("cpu memory pids\n")
+        (root / "cgroup.subtree_control").write_text("")
+    else:
+        for controller in ("memory", "pids", "cpu"):
+            (root / controller).mkdir()
+            (root / controller / "cgroup.procs").write_text("")
+
+
+def test_each_worker_joins_a_cpu_cgroup_of_its_own_with_the_default_weight(tmp_path, monkeypatch):
+    from autograder.sandbox import launch
+
+    for version, cpu in (("v2", "cgroup v2 cpu.weight=100"), ("v1", "cgroup v1 cpu.shares=1024")):
+        root = tmp_path / version
+        root.mkdir()
+        _fake_cgroupfs(root, version)
+        monkeypatch.setattr(launch, "CGROUP_ROOT", str(root))
+        done = launch.join_cgroups(512, 64)
+        assert done["cpu"] == cpu and set(done) == {"memory", "pids", "cpu"}
+        group = (root if version == "v2" else root / "cpu") / "autograder" / f"w{os.getpid()}"
+        assert (group / "cgroup.procs").read_text() == str(os.getpid())
+    assert launch.lower_priority({"cpu": "cgroup v1 cpu.shares=1024"}) == "cgroup v1 cpu.shares=1024"
+
+
+def test_a_cpu_controller_that_cannot_be_enabled_leaves_memory_and_pids(tmp_path, monkeypatch):
+    from autograder.sandbox import launch
+
+    _fake_cgroupfs(tmp_path, "v2")
+    real = launch._write
+
+    def refuse_cpu(path: str, value: str) -> None:
+        if value == "+cpu":  # e.g. a real-time process in a child group
+            raise OSError(22, "Invalid argument")
+        real(path, value)
+
+    monkeypatch.setattr(launch, "CGROUP_ROOT", str(tmp_path))
+    monkeypatch.setattr(launch, "_write", refuse_cpu)
+    done = launch.join_cgroups(512, 64)
+    assert set(done) == {"memory", "pids"}
+    assert done["memory"] == f"cgroup v2 memory.max={512 * 2**20}"  # no swap file: none written
+
+
+def test_a_v1_hierarchy_that_is_not_mounted_is_not_joined(tmp_path, monkeypatch):
+    from autograder.sandbox import launch
+
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "cgroup.procs").write_text("")
+    monkeypatch.setattr(launch, "CGROUP_ROOT", str(tmp_path))  # no pids, no cpu hierarchy
+    assert set(launch.join_cgroups(512, 64)) == {"memory"}
+    assert not (tmp_path / "cpu").exists(), "a plain folder would be no cgroup"

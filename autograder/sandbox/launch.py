@@ -140,7 +140,10 @@ def _join_v1(limits: dict[str, dict[str, str]], me: str) -> dict[str, str]:
     """A group of this process's own in each controller's hierarchy that is writable."""
     done = {}
     for controller, files in limits.items():
-        parent = os.path.join(CGROUP_ROOT, controller, GROUP)
+        hierarchy = os.path.join(CGROUP_ROOT, controller)
+        if not os.path.isfile(os.path.join(hierarchy, "cgroup.procs")):
+            continue  # not mounted: a folder made there would be no cgroup
+        parent = os.path.join(hierarchy, GROUP)
         try:
             os.makedirs(parent, exist_ok=True)
             _sweep(parent)
