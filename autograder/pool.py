@@ -66,6 +66,9 @@ class ForkPool:
         from autograder.worker.client import worker_source
 
         worker_source()  # the worker's program read and framed once here, not per child
+        from autograder.sandbox.policy import bwrap_features
+
+        bwrap_features()  # bubblewrap probed once here (about 28 ms), not per child
         # pytest imports its plugins in pytest.main; imported here, once
         for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), "threadpoolctl",
                      *preload]:

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE = r"""
 import json, sys, time
 import torch
+import autograder.plugin  # noqa: F401 - the import order the engine uses
 from autograder.config import SandboxLimits
 from autograder.sandbox.policy import SandboxSpec
 from autograder.worker.client import Worker

@@ -191,6 +191,9 @@ def set_rlimits(cpu_seconds: int, file_size_mb: int, memory_mb: int, pids: int,
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     applied = {"rlimits": f"cpu {cpu_seconds} s (a backstop: time limits are wall-clock), "
                           f"file size {file_size_mb} MiB, core 0"}
+    if "memory" in cgroups or gpu:  # the trusted process's own soft cap is not the worker's
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
     if "memory" in cgroups:
         applied["memory"] = cgroups["memory"]
     elif gpu:

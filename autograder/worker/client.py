@@ -222,7 +222,7 @@ class Worker:
 
             self._report = self._report or scratch.make("launch") / "report.json"
             report = str(self._report)
-        cmd = [*launch_prefix(self.spec), "-B", "-c", BOOTSTRAP]  # MERGE: report=report
+        cmd = [*launch_prefix(self.spec, report=report), "-B", "-c", BOOTSTRAP]
         limits = self.spec.limits
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE)
@@ -248,7 +248,7 @@ class Worker:
         from autograder.sandbox import policy
 
         if self.spec.container is not None:
-            return getattr(policy, "static_protections", lambda spec: {})(self.spec)  # MERGE
+            return policy.static_protections(self.spec)
         try:
             data = json.loads(Path(self._report).read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError):
