@@ -21,7 +21,7 @@ import pytest
 from autograder.config import SandboxLimits
 from autograder.engine import GradeRequest, run_suite
 from autograder.errors import GraderError
-from autograder.sandbox.policy import bubblewrap_works
+from autograder.sandbox.policy import bubblewrap_works, bwrap_features
 
 from conftest import FIXTURES
 
@@ -381,3 +381,18 @@ def test_what_code_saw_in_a_later_shown_test_never_reaches_an_earlier_shown_mess
     assert "I saw" in tests["test_shown"]["output"]
     assert "canary-7f3a" not in tests["test_shown"]["output"]
     assert "canary-7f3a" not in json.dumps(doc["output"])
+
+
+# --- what the result says about the sandbox ---------------------------------------------
+def test_the_result_names_the_protections_the_launcher_applied(tmp_path):
+    """Expected: extra_data.protections is the launcher's own report (written before the
+    sandbox started, outside it): seccomp and nested user namespaces named, a cpu share
+    or the nice fallback named."""
+    doc = grade(tmp_path, ATTACK_CELL + "def attack():\n    return 1\n")
+    protections = doc["extra_data"]["protections"]
+    assert set(protections) >= {"cpu", "memory", "pids", "seccomp", "userns"}, protections
+    features = bwrap_features()  # what this host's bubblewrap accepts
+    assert protections["seccomp"].startswith("bwrap --seccomp") == ("seccomp" in features)
+    assert ("refused" in protections["userns"]) == ("disable-userns" in features), protections
+    assert "cpu.shares" in protections["cpu"] or "cpu.weight" in protections["cpu"] \
+        or "nice 19" in protections["cpu"], protections
