@@ -146,7 +146,9 @@ class Channel:
                                 f"({exc}): did your code write to the worker's channel or "
                                 f"return something unusual?") from None
 
-    def _read(self, n: int, deadline: float) -> bytes:
+    def _read(self, n: int, deadline: float) -> bytearray:
+        """`n` bytes, in a buffer that grows only as they arrive (a frame's announced
+        length allocates nothing)."""
         buf = bytearray()
         while len(buf) < n:
             self._wait(self.in_fd, deadline)
@@ -157,7 +159,7 @@ class Channel:
             if not chunk:
                 raise EOFError
             buf += chunk
-        return bytes(buf)
+        return buf
 
     def _wait(self, fd: int, deadline: float, write: bool = False) -> None:
         """Until `fd` is ready; meanwhile keep the start-up log of a starting worker."""
