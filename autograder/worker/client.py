@@ -162,25 +162,27 @@ class Channel:
         return buf
 
     def _wait(self, fd: int, deadline: float, write: bool = False) -> None:
-        """Until `fd` is ready; meanwhile keep the start-up log of a starting worker."""
-        err = self.proc.stderr.fileno() if self.proc.stderr and not self.proc.stderr.closed \
-            else None
+        """Until `fd` is ready; meanwhile keep the start-up log of a starting worker.
+        poll(), not select(): no limit on descriptor numbers."""
+        stderr = self.proc.stderr
+        err = stderr.fileno() if stderr is not None and not stderr.closed else None
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+        if err is not None:
+            poller.register(err, select.POLLIN)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            reads = [] if write else [fd]
-            if err is not None:
-                reads.append(err)
-            ready_r, ready_w, _ = select.select(reads, [fd] if write else [], [], remaining)
-            if err is not None and err in ready_r:
+            events = dict(poller.poll(remaining * 1000))
+            if err is not None and err in events:
                 chunk = os.read(err, 65536)
-                if chunk and len(self.log) < 65536:
-                    self.log += chunk[:65536 - len(self.log)]
-                elif not chunk:
-                    self.proc.stderr.close()
+                if chunk:
+                    self.log += chunk[:max(0, 65536 - len(self.log))]
+                else:
+                    poller.unregister(err)
                     err = None
-            if (write and ready_w) or (not write and fd in ready_r):
+            if fd in events:  # ready, or its other end is gone (the read or write says so)
                 return
 
     def close_log(self) -> None:
@@ -226,8 +228,11 @@ class Worker:
             report = str(self._report)
         cmd = [*launch_prefix(self.spec, report=report), "-B", "-c", BOOTSTRAP]
         limits = self.spec.limits
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE)
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise GraderError(f"the sandboxed worker did not start: {exc}") from None
         self._channel = Channel(self._proc, int(limits.max_reply_mb * 2**20),
                                 limits.max_reply_items)
         try:

@@ -396,3 +396,20 @@ def test_the_result_names_the_protections_the_launcher_applied(tmp_path):
     assert ("refused" in protections["userns"]) == ("disable-userns" in features), protections
     assert "cpu.shares" in protections["cpu"] or "cpu.weight" in protections["cpu"] \
         or "nice 19" in protections["cpu"], protections
+
+
+def test_a_worker_that_cannot_start_is_the_machines_fault(tmp_path):
+    """Expected: when the sandbox itself cannot be built (here: bubblewrap told to bind a
+    venv that does not exist), no student code has run, so the outcome is a GraderError
+    carrying the sandbox's own message, never a zero for the student."""
+    import dataclasses
+
+    from autograder.sandbox.policy import SandboxSpec
+    from autograder.worker.client import Worker
+
+    spec = SandboxSpec(kind="bubblewrap", limits=SandboxLimits(**LIMITS), device="cpu")
+    worker = Worker(dataclasses.replace(spec, venv=str(tmp_path / "no-such-venv")),
+                    OK_CELL)
+    with pytest.raises(GraderError, match="did not start.*no-such-venv"):
+        worker.ensure(30)
+    worker.close()
