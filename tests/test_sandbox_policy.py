@@ -81,7 +81,7 @@ def test_launcher_receives_the_limits_and_the_sandbox_command():
     assert prefix[prefix.index("--memory-mb") + 1] == "1024"
     assert prefix[prefix.index("--pids") + 1] == "16"
     command = prefix[prefix.index("--") + 1:]
-    assert command[-1] == "/opt/venv/bin/python"  # execnet appends the interpreter's flags
+    assert command[-1] == "/opt/venv/bin/python"  # the worker appends the interpreter's flags
     assert command[:len(drop_privileges(NOBODY))] == drop_privileges(NOBODY)
     bwrap = command[len(drop_privileges(NOBODY)):-2]
     assert bwrap[:len(bwrap_args(spec))] == bwrap_args(spec)

@@ -242,7 +242,7 @@ def bwrap_args(spec: SandboxSpec) -> list[str]:
 
 def sandbox_command(spec: SandboxSpec, environ: dict[str, str]) -> list[str]:
     """What the launcher execs once its limits are set: `setpriv` (when root) and
-    `bwrap` (bubblewrap kind), then the worker's interpreter (execnet adds its flags)."""
+    `bwrap` (bubblewrap kind), then the worker's interpreter (the worker adds its flags)."""
     gpu = wants_gpu(spec)
     cmd = drop_privileges(spec.uid)
     if spec.kind == "bubblewrap":
