@@ -193,6 +193,7 @@ def collect_outcome(req: GradeRequest, results: Path, timed_out: bool, returncod
     # execution_time (from its configuration on): where a batch's time went
     doc.setdefault("extra_data", {})["wall_seconds"] = round(wall, 3)
     outcome = GradeOutcome(doc, log, wall)
+    incomplete = doc.get("extra_data", {}).get("outcome") == "incomplete"
     if timed_out:
         limit = req.limits.wall_seconds_per_submission
         _close_partial(doc, f"Not finished: grading this notebook took longer than its limit of "
@@ -201,8 +202,7 @@ def collect_outcome(req: GradeRequest, results: Path, timed_out: bool, returncod
                        f"did not finish scored 0.")
         doc["extra_data"]["timed_out"] = True
         outcome.notes.append("submission time limit reached")
-    elif doc.get("extra_data", {}).get("outcome") == "incomplete" and \
-            returncode == CPU_LIMIT_EXIT:
+    elif incomplete and returncode == CPU_LIMIT_EXIT:
         # the plugin stopped itself at its CPU limit and named the test it was checking
         _close_partial(doc, "Not run: grading stopped at the grading process's CPU time "
                             "limit in an earlier test.",
@@ -210,14 +210,14 @@ def collect_outcome(req: GradeRequest, results: Path, timed_out: bool, returncod
                        f"({req.limits.trusted_cpu_seconds} s); tests that did not run scored 0.")
         doc["extra_data"].setdefault("integrity_flags", []).append(
             f"trusted CPU limit reached in {doc['extra_data'].get('running') or 'a test'}")
-    elif doc.get("extra_data", {}).get("outcome") == "incomplete" and req.mode == "sandboxed":
+    elif incomplete and req.mode == "sandboxed":
         # student code never runs in this process: its death is the grader's to explain
         running = doc["extra_data"].get("running")
         raise GraderError(f"the grading process died (exit status {returncode})"
                           + (f" during {running}" if running else "")
                           + f"; student code runs in the sandboxed worker, so this is not the "
                             f"submission's doing as far as the grader can tell:\n{log[-2000:]}")
-    elif doc.get("extra_data", {}).get("outcome") == "incomplete":
+    elif incomplete:
         # the process died mid-test: in trusted mode only student code (os._exit, a crash
         # in an extension) can do that; the tests that finished keep their scores
         _close_partial(doc, f"Not finished: the grading process ended abruptly during this test "

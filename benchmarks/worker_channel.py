@@ -37,7 +37,7 @@ source = ("# %% cell 'a' [student]\nimport torch\n"
           "def echo(t):\n    return t * 1\n")
 worker = Worker(SandboxSpec(kind="bubblewrap", limits=SandboxLimits(), device="cpu"), source)
 t0 = time.perf_counter()
-worker.ensure(60)
+worker.request(("ping",), 60)  # starts it and loads the submission, in every version
 t1 = time.perf_counter()
 module = worker.load_info["module"]
 small = worker.request(("getattr", module, "small"), 60)

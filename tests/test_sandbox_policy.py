@@ -232,19 +232,19 @@ def test_a_worker_that_cannot_start_cuda_on_a_gpu_host_starts_once_more(monkeypa
     monkeypatch.setattr(client, "wants_gpu", lambda spec: True)  # a GPU is here
     answers[:] = [failed, {"device": "cuda"}]  # CUDA failed once (a race), then started
     worker = client.Worker(spec, "x = 1\n")
-    worker.start(5)
+    worker.start()
     assert len(loads) == 2 and worker.load_info == {"device": "cuda"}
 
     loads.clear()
     answers[:] = [failed]  # fails every time: one retry, then the grader error
     with _pytest.raises(GraderError, match="no usable GPU"):
-        client.Worker(spec, "x = 1\n").start(5)
+        client.Worker(spec, "x = 1\n").start()
     assert len(loads) == 2
 
     loads.clear()
     monkeypatch.setattr(client, "wants_gpu", lambda spec: False)  # no GPU here at all
     with _pytest.raises(GraderError, match="no usable GPU"):
-        client.Worker(spec, "x = 1\n").start(5)
+        client.Worker(spec, "x = 1\n").start()
     assert len(loads) == 1, "nothing to retry where no GPU exists"
 
 

@@ -17,7 +17,6 @@ from autograder.plugin.view import SubmissionView
 from autograder.sandbox.policy import SandboxSpec
 from autograder.worker.client import RemoteSubmission, Worker
 
-STARTUP_TIMEOUT_S = 60.0  # starting the worker and importing the submission
 
 
 class SourceLoader:
@@ -78,7 +77,7 @@ class SourceLoader:
                 spec = dataclasses.replace(spec, container=dataclasses.replace(
                     spec.container, submission_dir=str(mount)))
             self.worker = Worker(spec, module_file.read_text(encoding="utf-8"))
-            self.worker.ensure(STARTUP_TIMEOUT_S)
+            self.worker.ensure()
             return RemoteSubmission(self.worker, problems)
         self.loaded = load_blocks(module_file, "submission")
         return SubmissionView(self.loaded, problems)

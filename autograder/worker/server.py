@@ -215,12 +215,15 @@ def _read_exact(fd, n):
     return bytes(buf)
 
 
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _writer(fd):
     def send(value):
-        data = frame(encode(value))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, frame(encode(value)))
     return send
 
 
@@ -248,9 +251,7 @@ def serve(read_fd, write_fd):
                 data = frame(encode_value(("error", "Exception", "<unsendable>", None)))
         if os.getpid() != main_pid:
             os._exit(0)  # a child the student forked came back here: it never answers
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view):]
+        _write_all(write_fd, data)
 
 
 def _error_reply(exc):

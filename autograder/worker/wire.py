@@ -29,6 +29,7 @@ Decoding is a single pass over the frame, so its time is linear in the frame's s
 from __future__ import annotations
 
 import struct
+import sys
 
 MAX_DEPTH = 32
 MAX_INT_BYTES = 64  # ints up to 2**511: more is not data any suite compares
@@ -108,8 +109,6 @@ def _encode(value, out, handle, depth):
 
 def _encode_other(value, out, handle):
     """Tensors, arrays, numpy scalars; any other object as a handle (or not data)."""
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and type(value) in (torch.Tensor, torch.nn.Parameter):
         _encode_tensor(value, out, handle)

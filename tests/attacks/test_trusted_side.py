@@ -413,5 +413,5 @@ def test_a_worker_that_cannot_start_is_the_machines_fault(tmp_path):
     worker = Worker(dataclasses.replace(spec, venv=str(tmp_path / "no-such-venv")),
                     OK_CELL)
     with pytest.raises(GraderError, match="did not start.*no-such-venv"):
-        worker.ensure(30)
+        worker.ensure()
     worker.close()
