@@ -127,7 +127,7 @@ table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td.pts { white-space: nowrap; text-align: right; }
 tr.passed td.status { color: #17692b; } tr.failed td.status { color: #a31515; }
-pre { white-space: pre-wrap; margin: 0; font-family: ui-monospace, monospace; font-size: .9rem; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-family: ui-monospace, monospace; font-size: .9rem; }
 .note { color: #555; } .aggregate td { font-style: italic; }
 section { margin-top: 1.2rem; }
 .student-label { color: #6b5200; font-size: .8rem; font-style: italic; margin: .3rem 0 0; }
