@@ -42,11 +42,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m autograder.demo
+	$(BIN)/python -m app.demo
 
 # One intra-op thread per process: pytest-xdist already runs one process per core, and
 # torch processes competing for the same cores with several threads each slow down ~10x.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 clean:

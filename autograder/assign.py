@@ -9,9 +9,9 @@ from pathlib import Path
 
 
 from autograder.config import ConfigError
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.layout import ModuleLayout
-from autograder.notebook_io import (NotebookError, NotebookNode, dumps_notebook,
+from autograder.core.notebook_io import (NotebookError, NotebookNode, dumps_notebook,
                                    is_written_answer, nbgrader_meta, read_notebook)
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -23,7 +23,7 @@ from typing import Any
 from autograder import scratch
 from autograder.config import SandboxLimits
 from autograder.trusted_limits import CPU_LIMIT_EXIT
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # pytest's plugins that grading never uses, not loaded: each costs imports and hooks in

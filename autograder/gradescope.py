@@ -17,7 +17,7 @@ from pathlib import Path
 
 import autograder
 from autograder.config import Course, SandboxLimits
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 from autograder.layout import module_layout
 from autograder.release.bundle import zip_bytes
 from autograder.release.pins import distributions_for, imported_modules, module_sources, \

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.config import ConfigError
-from autograder.extract import BLOCK_MARK
+from autograder.core.extract import BLOCK_MARK
 
 
 @dataclass(frozen=True)

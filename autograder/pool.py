@@ -34,7 +34,7 @@ import pytest
 from autograder import scratch
 from autograder.engine import GradeOutcome, GradeRequest, check_request, collect_outcome, \
     grading_env, pytest_command, request_to_json
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 
 # pytest's output capture would take over the parent's fds 1 and 2 (a TA's terminal, with
 # `course grade`'s progress on it) for the whole batch; children send theirs to /dev/null

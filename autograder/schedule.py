@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 
 STATUSES = ("upcoming", "released", "due", "closed")
 

@@ -20,11 +20,11 @@ from typing import Callable
 from autograder.assign import assign, written_points
 from autograder.config import Course
 from autograder.engine import GradeOutcome, GradeRequest, run_suite
-from autograder.errors import GraderError, UserError
-from autograder.extract import extract
+from autograder.core.errors import GraderError, UserError
+from autograder.core.extract import extract
 from autograder.layout import ModuleLayout, module_layout
 from autograder.mutants import Mutant, compose, load_mutants
-from autograder.notebook_io import read_notebook
+from autograder.core.notebook_io import read_notebook
 from autograder.pool import ForkPool
 from autograder.suite_hash import suite_hash
 

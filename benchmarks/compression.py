@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from autograder.course_loader import load_course  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
-from autograder.loader import load_blocks  # noqa: E402
+from autograder.core.loader import load_blocks  # noqa: E402
 from autograder.validate import reference_source_of  # noqa: E402
 
 ORDERS = (0, 1, 2, 3)

@@ -46,7 +46,7 @@ from rich.table import Table  # noqa: E402
 
 from autograder.course_loader import load_course  # noqa: E402
 from autograder.engine import GradeOutcome, GradeRequest, run_suite  # noqa: E402
-from autograder.errors import GraderError, UserError  # noqa: E402
+from autograder.core.errors import GraderError, UserError  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
 from autograder.mutants import load_mutants  # noqa: E402
 from autograder.pool import ForkPool  # noqa: E402

@@ -285,7 +285,7 @@ def ours(work: Path, subs) -> dict:
     course = work / "ours"
     shutil.rmtree(course, ignore_errors=True)
     shutil.copytree(TINY, course)
-    cli = [sys.executable, "-m", "autograder.cli.main", "--config",
+    cli = [sys.executable, "-m", "app.cli.main", "--config",
            str(course / "course_config.py")]
     (course / "roster.csv").write_text("id,name,email\n" + "".join(
         f"{s},{s},{s}@uni.de\n" for s, _, _ in subs))

@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 
 PG_DUMP_HINT = ("install PostgreSQL's client programs (Debian: apt-get install -y "
                 "postgresql-client) or put pg_dump on PATH")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from autograder import scratch
 from autograder.config import Course
 from autograder.engine import GradeOutcome, GradeRequest
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.executors import NAMES, Executor
 from autograder.layout import module_layout
 from autograder.sandbox.backends import resolve_backend

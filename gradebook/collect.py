@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from autograder import scratch
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.models import Blob, Student, Submission
 from gradebook.store import audit
 

@@ -34,7 +34,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.aggregate import final_grades
 from gradebook.frames import load_frames
 from gradebook.models import Student

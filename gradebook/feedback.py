@@ -38,9 +38,9 @@ from sqlalchemy import DateTime, Engine, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.plugin.results import section_items, split_load_error
-from autograder.plugin.student_text import clean, one_line, quoted_segments, student_block
+from autograder.core.student_text import clean, one_line, quoted_segments, student_block
 from gradebook.aggregate import due_datetime
 from gradebook.models import (Extension, GradingRun, Module, PublishedModule, Student,
                               Submission)

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, pool
 from sqlalchemy.engine import make_url
 
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 INITIAL = "0001"

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.models import Student
 from gradebook.csv_input import read_csv
 from gradebook.store import audit

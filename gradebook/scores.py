@@ -48,7 +48,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.models import (Extension, GradingRun, ManualScore, Module, Override, Student,
                               Submission)
 from gradebook.csv_input import read_csv

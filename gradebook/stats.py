@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.feedback import latest_graded_runs
 
 PER_TEST_COLUMNS = ["test", "pass_rate", "mean_points", "max_points"]

@@ -28,7 +28,7 @@ Choices where the brief is silent:
   who did not submit can be given points as well.
 - Everything is HTML-escaped; markdown is shown as its source, never rendered. A
   student's answer is shown cleaned of control and format characters (bidi overrides,
-  zero-width characters, `\r`: `autograder.plugin.student_text.clean`) under the
+  zero-width characters, `\r`: `autograder.core.student_text.clean`) under the
   student's id; it is not capped.
 """
 
@@ -46,11 +46,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.layout import module_layout
-from autograder.notebook_io import (NotebookError, NotebookNode, is_written_answer, nbgrader_meta,
+from autograder.core.notebook_io import (NotebookError, NotebookNode, is_written_answer, nbgrader_meta,
                                    parse_notebook)
-from autograder.plugin.student_text import clean
+from autograder.core.student_text import clean
 from gradebook.models import Blob, Student, Submission
 from gradebook.scores import default_max
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autograder.cli.main import app
+from app.cli.main import app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROSTER = ("id,name,email,lms_id\ns1,Ada Lovelace,ada@uni.de,101\ns2,Alan Turing,alan@uni.de,102\n"

@@ -10,7 +10,7 @@ from autograder.assign import assign, generate_stub, written_points
 from autograder.config import ConfigError
 from autograder.course_loader import load_course
 from autograder.layout import module_layout
-from autograder.notebook_io import read_notebook
+from autograder.core.notebook_io import read_notebook
 
 from conftest import REPO
 

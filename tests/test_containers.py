@@ -13,7 +13,7 @@ from conftest import add_to_config
 
 from autograder.config import ConfigError, ContainerConfig, SandboxLimits
 from autograder.course_loader import load_course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.sandbox import backends
 from autograder.sandbox.containers import ContainerSpec, apptainer_command, docker_command, \
     kill_command
@@ -119,7 +119,7 @@ def test_grading_through_a_real_docker_engine(tiny_course, course_cli, docker_en
 
 
 def test_image_build_commands(tiny_course, course_cli):
-    from autograder.cli.image_cmd import build_commands
+    from app.cli.image_cmd import build_commands
 
     course = load_course(tiny_course / "course_config.py")
     assert build_commands(course, apptainer=True) == [
@@ -131,7 +131,7 @@ def test_image_build_commands(tiny_course, course_cli):
 
 
 def test_image_check_findings():
-    from autograder.cli.image_cmd import check_findings
+    from app.cli.image_cmd import check_findings
 
     good = {"uid": 65534, "network": "blocked", "root": "read-only", "tmp": "writable",
             "imports": {"numpy": "2.0"}, "cuda": True}

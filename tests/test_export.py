@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from autograder.cli.export_cmd import backup_command, export_command
+from app.cli.export_cmd import backup_command, export_command
 from autograder.course_loader import load_course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.backup import backup, backup_url
 from gradebook.export import export
 from gradebook.migrate import check, current, head, upgrade

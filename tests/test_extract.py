@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.extract import extract, filter_cell
-from autograder.loader import load_blocks
-from autograder.notebook_io import NotebookError, from_dict, parse_notebook, read_notebook
+from autograder.core.extract import extract, filter_cell
+from autograder.core.loader import load_blocks
+from autograder.core.notebook_io import NotebookError, from_dict, parse_notebook, read_notebook
 
 from conftest import FIXTURES
 

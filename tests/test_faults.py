@@ -45,7 +45,7 @@ def _setup(tiny_course: Path):
 
 
 def _cli(tiny_course: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "autograder.cli.main", "--config",
+    return subprocess.Popen([sys.executable, "-m", "app.cli.main", "--config",
                              str(tiny_course / "course_config.py"), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -91,7 +91,7 @@ def test_kill_9_collect_and_grader_at_random_moments_then_resume(tiny_course):
     time.sleep(rng.uniform(0.3, 1.5))
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = subprocess.run([sys.executable, "-m", "autograder.cli.main", "--config",
+    finished = subprocess.run([sys.executable, "-m", "app.cli.main", "--config",
                                str(tiny_course / "course_config.py"), "collect", "tiny",
                                str(batch)], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr

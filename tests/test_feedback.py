@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from autograder.course_loader import load_course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.batch import grade_batch
 from gradebook.collect import collect
 from gradebook.feedback import (is_published, latest_graded_runs, module_due, publish,
@@ -266,7 +266,7 @@ def test_publish_is_durable_idempotent_and_audited(handmade, tmp_path):
 
 
 def test_commands(handmade, tiny_course, tmp_path):
-    from autograder.cli.feedback_cmd import feedback_command, publish_command, stats_command
+    from app.cli.feedback_cmd import feedback_command, publish_command, stats_command
 
     app = typer.Typer()
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from autograder.course_loader import load_course
-from autograder.errors import UserError
-from autograder.extract import extract
-from autograder.notebook_io import NotebookError, parse_notebook, read_notebook
+from autograder.core.errors import UserError
+from autograder.core.extract import extract
+from autograder.core.notebook_io import NotebookError, parse_notebook, read_notebook
 from gradebook.collect import read_times
 from gradebook.models import Student
 from gradebook.roster import read_roster

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autograder.course_loader import load_course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.batch import grade_batch
 from gradebook.collect import collect, missing
 from gradebook.models import AuditEntry, GradingRun, Student, Submission
@@ -125,7 +125,7 @@ def test_a_killed_batch_resumes_with_every_submission_graded_exactly_once(book, 
         (batch / f"{i}.ipynb").write_bytes(_variant(tiny_course, i))
     collect(engine, "tiny", batch)
     db = Path(course.resolved_database_url().removeprefix("sqlite:///"))
-    cmd = [sys.executable, "-m", "autograder.cli.main", "--config",
+    cmd = [sys.executable, "-m", "app.cli.main", "--config",
            str(tiny_course / "course_config.py"), "grade", "tiny", "-j", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

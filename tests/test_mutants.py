@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from autograder.config import ConfigError
-from autograder.demo import plant_bug
+from app.demo import plant_bug
 from autograder.engine import GradeRequest
 from autograder.layout import module_layout
 from autograder.course_loader import load_course
 from autograder.mutants import compose, load_mutant, load_mutants
-from autograder.notebook_io import read_notebook
+from autograder.core.notebook_io import read_notebook
 from autograder.validate import base_request, grade_mutants, reference_source_of, run_mutant
 
 PATCH_MUTANT = '''"""Counter.mean divides by n + 1 (as a one-line patch)."""

@@ -145,7 +145,7 @@ def test_time_limit_fails_only_the_slow_test(pytester):
     ("def test_x(:\n    pass\n", "collecting"),
     ("""
         import pytest
-        from autograder.errors import GraderError
+        from autograder.core.errors import GraderError
 
         @pytest.mark.points(1)
         def test_x(submission):

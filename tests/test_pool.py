@@ -11,7 +11,7 @@ import pytest
 
 from autograder.config import SandboxLimits
 from autograder.engine import GradeRequest
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.pool import ForkPool
 
 from conftest import FIXTURES

@@ -17,9 +17,10 @@ import pytest
 from autograder.course_loader import load_course
 from autograder.engine import GradeRequest, run_suite
 from autograder.layout import module_layout
-from autograder.notebook_io import read_notebook, write_notebook
+from autograder.core.notebook_io import read_notebook, write_notebook
 from autograder.release.bundle import read_zip
-from autograder.release.checker import relative_imports
+import autograder.core
+from autograder.release.checker import PACKAGE, checker_files
 from autograder.release.leaks import scan, secrets_of
 
 from conftest import REPO
@@ -132,13 +133,16 @@ def test_leak_scan_finds_every_kind_of_secret(tiny):
     assert found == set(planted), sorted(found)
 
 
-def test_relative_imports_rewrite_every_autograder_import():
-    src = ("from autograder.loader import BLOCK_MARK\nfrom autograder.plugin.view import X\n"
-           "from autograder import loader\nimport os\n")
-    assert relative_imports(src) == ("from .loader import BLOCK_MARK\nfrom .view import X\n"
-                                     "from . import loader\nimport os\n")
-    with pytest.raises(ValueError, match="absolute import"):
-        relative_imports("import autograder.loader\n")
+def test_bundle_core_files_are_byte_identical_to_the_repository(tiny):
+    """The bundle's checker runs the grader's own core, copied as files, not rewritten."""
+    _, course = tiny
+    stub = module_layout(course, "tiny").stub.read_bytes()
+    files = checker_files("tiny", stub)
+    core = Path(autograder.core.__file__).parent
+    sources = sorted(core.glob("*.py"))
+    assert len(sources) >= 9
+    for src in sources:
+        assert files[f"{PACKAGE}/{src.name}"] == src.read_bytes(), src.name
 
 
 def test_bundle_checker_gives_the_verdicts_of_course_check(tiny, course_cli, tmp_path):

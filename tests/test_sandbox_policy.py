@@ -202,7 +202,7 @@ def test_asking_for_cuda_where_the_worker_has_none_is_a_grader_error():
     master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
     req = GradeRequest(suite=[master.parent / "test_tiny.py"], submission=master, master=master,
                        limits=LIMITS, mode="sandboxed", sandbox_kind="subprocess", device="cuda")
-    from autograder.errors import GraderError
+    from autograder.core.errors import GraderError
 
     with _pytest.raises(GraderError, match="CUDA was asked for but the sandboxed worker sees "
                                            "no usable GPU"):
@@ -214,7 +214,7 @@ def test_a_worker_that_cannot_start_cuda_on_a_gpu_host_starts_once_more(monkeypa
     import pytest as _pytest
 
     import autograder.plugin  # noqa: F401 - the worker client is imported through it
-    from autograder.errors import GraderError
+    from autograder.core.errors import GraderError
     from autograder.worker import client
 
     loads: list[int] = []

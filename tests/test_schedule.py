@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from autograder.course_loader import load_course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.schedule import module_status, parse_instant, schedule
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from autograder.course_loader import load_course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from gradebook.models import AuditEntry, Extension, ManualScore, Override
 from gradebook.roster import import_roster
 from gradebook.scores import apply_overrides, extend, import_scores, override, template
@@ -263,8 +263,8 @@ def test_extension_validation(book, student, slug, days, fragment):
 @pytest.fixture
 def cli():
     """A local `course` app registering the scores commands as main.py does."""
-    from autograder.cli.scores_cmd import app as scores_app
-    from autograder.cli.scores_cmd import extend_command, override_command
+    from app.cli.scores_cmd import app as scores_app
+    from app.cli.scores_cmd import extend_command, override_command
 
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from autograder.course_loader import load_course
-from autograder.errors import UserError
-from autograder.notebook_io import from_dict
+from autograder.core.errors import UserError
+from autograder.core.notebook_io import from_dict
 from gradebook.collect import collect
 from gradebook.models import Blob, ManualScore, Submission
 from gradebook.roster import import_roster
@@ -185,7 +185,7 @@ def test_missing_master_is_a_user_error(collected, tmp_path):
 
 
 def test_command(collected, tmp_path):
-    from autograder.cli.written_cmd import written_command
+    from app.cli.written_cmd import written_command
 
     course, _ = collected
     app = typer.Typer()

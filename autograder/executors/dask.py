@@ -17,7 +17,7 @@ import os
 from typing import Sequence
 
 from autograder.engine import GradeOutcome, GradeRequest, run_suite
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 from autograder.executors import Done
 
 SCHEDULER_VAR = "COURSE_DASK_SCHEDULER"

@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 
 from autograder.config import SlurmConfig
 from autograder.engine import GradeOutcome, GradeRequest, request_to_json
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 from autograder.executors import Done
 
 TRUSTED_SIDE_MB = 3072  # pytest + torch on the trusted side, on top of the worker's limit

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from autograder.engine import request_from_json, run_suite
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 
 
 def run_task(jobdir: Path, index: int) -> dict:

@@ -27,8 +27,8 @@ from typing import Any, Generator
 import pytest
 
 from autograder import __version__, trusted_limits
-from autograder.errors import GraderError, StudentError
-from autograder.plugin.markers import MARKERS
+from autograder.core.errors import GraderError, StudentError
+from autograder.core.markers import MARKERS
 from autograder.plugin.messages import CallTimeout, failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
 from autograder.config import SandboxLimits
@@ -315,7 +315,7 @@ def recipe(request: pytest.FixtureRequest, submission: Any) -> Any:
     def build(name: str, *args: Any, **kwargs: Any) -> Any:
         worker = plugin.sources.worker
         if plugin.sandbox is None or worker is None:
-            from autograder.worker.recipes import build_recipe
+            from autograder.core.recipes import build_recipe
 
             return build_recipe(name, args, kwargs)
         return plugin.sources.build_remote(name, args, kwargs)

@@ -14,8 +14,8 @@ from typing import Callable
 
 import pytest
 
-from autograder.errors import StudentError
-from autograder.plugin.student_text import one_line, student_block
+from autograder.core.errors import StudentError
+from autograder.core.student_text import one_line, student_block
 
 SYS_EXIT = "your code called sys.exit("  # how the worker reports a SystemExit
 

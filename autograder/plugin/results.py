@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.plugin.student_text import one_line, student_block
+from autograder.core.student_text import one_line, student_block
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 

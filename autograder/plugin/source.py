@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from autograder import scratch
-from autograder.errors import GraderError, StudentError
-from autograder.extract import Extraction, extract
-from autograder.loader import LoadedModule, load_blocks
-from autograder.notebook_io import NotebookError, read_notebook
-from autograder.plugin.view import SubmissionView
+from autograder.core.errors import GraderError, StudentError
+from autograder.core.extract import Extraction, extract
+from autograder.core.loader import LoadedModule, load_blocks
+from autograder.core.notebook_io import NotebookError, read_notebook
+from autograder.core.view import SubmissionView
 from autograder.sandbox.policy import SandboxSpec
 from autograder.worker.client import RemoteSubmission, Worker
 

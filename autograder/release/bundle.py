@@ -19,7 +19,7 @@ from pathlib import Path
 
 from autograder.assign import assign
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.layout import module_layout
 from autograder.release.checker import checker_files
 from autograder.release.leaks import scan, secrets_of

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from autograder.layout import ModuleLayout
 from autograder.mutants import load_mutants
-from autograder.notebook_io import nbgrader_meta, read_notebook
+from autograder.core.notebook_io import nbgrader_meta, read_notebook
 
 MIN_LINE = 16  # shorter lines (`return x`, `pass`) are too common to be evidence
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",

@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 
 NAME = "manifest.json"
 

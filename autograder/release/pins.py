@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 
 ALWAYS = ("pytest",)  # the checker runs the public tests with pytest
 
@@ -81,7 +81,7 @@ def _canonical(name: str) -> str:
 
 def module_sources(paths: list[Path]) -> dict[str, str]:
     """{file name: python source} of .py files as they are, and of .ipynb code cells."""
-    from autograder.notebook_io import read_notebook
+    from autograder.core.notebook_io import read_notebook
 
     out: dict[str, str] = {}
     for path in paths:

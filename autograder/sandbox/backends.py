@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.config import BACKENDS, Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.sandbox.containers import docker_usable, gpu_present
 
 

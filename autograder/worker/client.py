@@ -33,12 +33,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from autograder import loader as loader_module
-from autograder.errors import GraderError, StudentError
+from autograder.core import loader as loader_module
+from autograder.core.errors import GraderError, StudentError
 from autograder.plugin.messages import CallTimeout
 from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix, wants_gpu
-from autograder.worker import recipes, wire
+from autograder.core import recipes
+from autograder.worker import wire
 from autograder.worker import server as server_module
 
 # What the worker's interpreter runs first: keep the two pipes on fresh descriptors,
@@ -526,7 +527,7 @@ class RemoteSubmission:
         object.__setattr__(self, "_problems", problems)
 
     def __getattr__(self, name: str) -> Any:
-        from autograder.plugin.view import missing_definition
+        from autograder.core.view import missing_definition
 
         worker: Worker = object.__getattribute__(self, "_worker")
         worker.ensure()

@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 if __name__ != "fdl_worker":  # imported on the trusted side (trusted-mode recipes)
-    from autograder.worker.recipes import build_recipe
+    from autograder.core.recipes import build_recipe
     from autograder.worker.wire import HEADER, decode_value, encode_value, frame
 
 _objects = {}  # handle id -> object

@@ -10,7 +10,7 @@ cell forges a block label ("# %% ...") for the loader. It is graded end to end
 (autograder.engine.run_suite) in trusted and in sandboxed mode; the results document,
 the CLI report and the HTML feedback page are checked.
 
-The end-to-end checks assert on the outputs only (not on autograder.plugin.student_text),
+The end-to-end checks assert on the outputs only (not on autograder.core.student_text),
 so they state the rule as the student sees it:
 
 - a per-test message's first line is the grader's and holds none of the student's text;
@@ -302,14 +302,14 @@ def test_the_summary_lines_at_column_0_are_the_graders(graded):
 # --- the CLI ---------------------------------------------------------------------------
 
 def test_the_cli_report_shows_student_text_indented_and_literally(graded, monkeypatch):
-    """`course grade-notebook`'s report (autograder.cli.report.print_results) prints the
+    """`course grade-notebook`'s report (app.cli.report.print_results) prints the
     total once, from the numbers; no printed line starts with "Score:", the grader's
     phrases or the student's marker; console markup in a message is printed literally
     ("[bold red]"), and no ANSI escape or other control character reaches the terminal
     (besides the console's own, none here: no colour)."""
     from rich.console import Console
 
-    import autograder.cli.report as report
+    import app.cli.report as report
 
     mode, doc = graded
     buffer = io.StringIO()
@@ -433,7 +433,7 @@ def test_student_block_quotes_every_line_at_every_line_break(brk):
     """student_block: for each line break Python knows, "x<break>Score: 7 / 7" gives
     two lines (by str.splitlines), each starting with the quote mark, with no control
     character left."""
-    from autograder.plugin.student_text import QUOTE_MARK as MARK, student_block
+    from autograder.core.student_text import QUOTE_MARK as MARK, student_block
 
     block = student_block(f"x{brk}{SCORE_SPOOF}")
     assert block.splitlines() == [f"{MARK} x", f"{MARK} {SCORE_SPOOF}"]
@@ -449,7 +449,7 @@ def test_student_block_quotes_every_line_at_every_line_break(brk):
 def test_student_text_strips_escapes_controls_and_format_characters(text):
     """clean / student_block / student_inline leave no ANSI escape, control character
     (but the newline), bidi control, zero-width character or lone surrogate."""
-    from autograder.plugin.student_text import clean, student_block, student_inline
+    from autograder.core.student_text import clean, student_block, student_inline
 
     for out in (clean(text), student_block(text), student_inline(text)):
         assert _bad_characters(out) == [] and "\x1b" not in out, repr(out)
@@ -461,7 +461,7 @@ def test_student_block_is_capped_in_characters_and_lines():
     """A long message keeps at most max_chars characters on at most max_lines lines (of
     at most 72 characters after the mark) plus one line "... (N more characters cut)"
     with the right N; every line starts with the quote mark."""
-    from autograder.plugin.student_text import QUOTE, QUOTE_MARK as MARK, student_block
+    from autograder.core.student_text import QUOTE, QUOTE_MARK as MARK, student_block
 
     block = student_block("x" * 5000, max_chars=1500, max_lines=40)
     lines = block.splitlines()
@@ -478,7 +478,7 @@ def test_student_block_is_capped_in_characters_and_lines():
 def test_student_inline_is_one_quoted_capped_line():
     """student_inline: a crafted class name becomes one line, quoted (a Python string
     literal), at most max_chars characters of text, with no control character."""
-    from autograder.plugin.student_text import student_inline
+    from autograder.core.student_text import student_inline
 
     name = f"SPOOF\n{SCORE_SPOOF}\r\x1b[31m\u2028{GRADER_PHRASE}"
     out = student_inline(name)

@@ -20,7 +20,7 @@ import pytest
 
 from autograder.config import SandboxLimits
 from autograder.engine import GradeRequest, run_suite
-from autograder.errors import GraderError
+from autograder.core.errors import GraderError
 from autograder.sandbox.policy import bubblewrap_works
 
 from conftest import FIXTURES

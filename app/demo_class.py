@@ -18,10 +18,10 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder.config import Course
-from autograder.demo import plant_bug, run
+from app.demo import plant_bug, run
 from autograder.layout import module_layout
 from autograder.mutants import load_mutants
-from autograder.notebook_io import read_notebook, write_notebook
+from autograder.core.notebook_io import read_notebook, write_notebook
 
 FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret",
          "Claude"]

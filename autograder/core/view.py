@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograder.errors import StudentError
-from autograder.loader import LoadedModule
+from .errors import StudentError
+from .loader import LoadedModule
 
 
 class MissingDefinition(StudentError, AttributeError):

@@ -8,9 +8,9 @@ import subprocess
 
 import typer
 
-from autograder.cli.common import EXIT_USAGE, console, course_from, user_errors
+from app.cli.common import EXIT_USAGE, console, course_from, user_errors
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.sandbox.containers import ContainerSpec, apptainer_command, docker_command
 
 app = typer.Typer(no_args_is_help=True, help="Build and check the grading worker's image.")

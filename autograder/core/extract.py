@@ -9,7 +9,7 @@ Walking the submission's cells in order:
 - IPython magics and shell lines are dropped.
 
 The result renders to one Python file in the "percent" format (`# %% label`), one block
-per cell, which `autograder.loader` executes block by block so one broken cell does not
+per cell, which `autograder.core.loader` executes block by block so one broken cell does not
 take the others down.
 """
 
@@ -19,8 +19,8 @@ import ast
 import json
 from dataclasses import asdict, dataclass, field
 
-from autograder.loader import BLOCK_MARK
-from autograder.notebook_io import NotebookNode, cell_tags, nbgrader_meta
+from .loader import BLOCK_MARK
+from .notebook_io import NotebookNode, cell_tags, nbgrader_meta
 
 
 @dataclass

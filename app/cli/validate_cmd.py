@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from autograder.cli.common import EXIT_USAGE, console, course_from, user_errors
+from app.cli.common import EXIT_USAGE, console, course_from, user_errors
 from autograder.layout import module_layout
 from autograder.validate import Check, validate_module
 

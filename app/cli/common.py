@@ -11,7 +11,7 @@ from rich.console import Console
 
 from autograder.config import Course
 from autograder.course_loader import load_course
-from autograder.errors import GraderError, UserError
+from autograder.core.errors import GraderError, UserError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -28,7 +28,7 @@ from autograder.config import ConfigError
 from autograder.course_loader import load_course
 from autograder.layout import module_layout
 from autograder.mutants import Mutant, apply_patches, load_mutant
-from autograder.notebook_io import NotebookNode, nbgrader_meta, read_notebook, write_notebook
+from autograder.core.notebook_io import NotebookNode, nbgrader_meta, read_notebook, write_notebook
 
 SLUG = "transformer"
 BUGGY_MUTANT = "mask_inverted"  # solutions/transformer/mutants/<name>.py planted in the demo
@@ -79,7 +79,7 @@ def run(args: list[str], config: Path | None = None) -> int:
     """Run one `course` command (with `--config` when given), echoing it as typed."""
     console.print(f"\n[bold cyan]$ course {' '.join(args)}[/]")
     options = ["--config", str(config)] if config else []
-    return subprocess.call([sys.executable, "-m", "autograder.cli.main", *options, *args])
+    return subprocess.call([sys.executable, "-m", "app.cli.main", *options, *args])
 
 
 def main() -> int:
@@ -115,7 +115,7 @@ def main() -> int:
     console.print(table)
     console.print(f"results.json files are in {out.relative_to(course.root)}/; "
                   f"`course validate` exit status: {validate_status}")
-    from autograder.demo_class import run_class
+    from app.demo_class import run_class
 
     class_failures = run_class(course, course.root)
     ok = validate_status == 0 and all(doc is not None for *_, doc in rows) and not class_failures

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from autograder.cli.common import EXIT_GRADER, console, course_from, user_errors
+from app.cli.common import EXIT_GRADER, console, course_from, user_errors
 
 
 def grade_command(ctx: typer.Context,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from autograder.cli.common import course_from, user_errors
-from autograder.cli.report import print_results
+from app.cli.common import course_from, user_errors
+from app.cli.report import print_results
 from autograder.engine import GradeRequest, run_suite
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.layout import module_layout
-from autograder.notebook_io import NotebookError, notebook_slug, read_notebook
+from autograder.core.notebook_io import NotebookError, notebook_slug, read_notebook
 
 
 def check_command(

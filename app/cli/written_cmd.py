@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from autograder.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_from, user_errors
 
 
 def written_command(ctx: typer.Context,

@@ -8,25 +8,25 @@ from pathlib import Path
 
 import typer
 
-from autograder.cli.assign_cmd import assign_command
-from autograder.cli.check import check_command
-from autograder.cli.common import EXIT_GRADER, err_console
-from autograder.cli.collect_cmd import collect_command, missing_command
-from autograder.cli.doctor_cmd import doctor_command
-from autograder.cli.export_cmd import backup_command, export_command
-from autograder.cli.feedback_cmd import feedback_command, publish_command, stats_command
-from autograder.cli.final_cmd import final_command
-from autograder.cli.grade_cmd import grade_command
-from autograder.cli.grade_notebook import grade_notebook_command
-from autograder.cli.gradescope_cmd import gradescope_command
-from autograder.cli.image_cmd import app as image_app
-from autograder.cli.release_cmd import release_command
-from autograder.cli.roster_cmd import app as roster_app
-from autograder.cli.schedule_cmd import schedule_command
-from autograder.cli.scores_cmd import app as scores_app
-from autograder.cli.scores_cmd import extend_command, override_command
-from autograder.cli.validate_cmd import validate_command
-from autograder.cli.written_cmd import written_command
+from app.cli.assign_cmd import assign_command
+from app.cli.check import check_command
+from app.cli.common import EXIT_GRADER, err_console
+from app.cli.collect_cmd import collect_command, missing_command
+from app.cli.doctor_cmd import doctor_command
+from app.cli.export_cmd import backup_command, export_command
+from app.cli.feedback_cmd import feedback_command, publish_command, stats_command
+from app.cli.final_cmd import final_command
+from app.cli.grade_cmd import grade_command
+from app.cli.grade_notebook import grade_notebook_command
+from app.cli.gradescope_cmd import gradescope_command
+from app.cli.image_cmd import app as image_app
+from app.cli.release_cmd import release_command
+from app.cli.roster_cmd import app as roster_app
+from app.cli.schedule_cmd import schedule_command
+from app.cli.scores_cmd import app as scores_app
+from app.cli.scores_cmd import extend_command, override_command
+from app.cli.validate_cmd import validate_command
+from app.cli.written_cmd import written_command
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                   help="Course management and autograding for Foundations of Deep Learning.")

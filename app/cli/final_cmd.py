@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from autograder.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_from, user_errors
 
 
 def final_command(ctx: typer.Context,

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from autograder.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_from, user_errors
 from autograder.release.manifest import Manifest
 from autograder.schedule import parse_instant, schedule
 

@@ -17,9 +17,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from autograder.cli.common import console
+from app.cli.common import console
 from autograder.plugin.results import summary_sections
-from autograder.plugin.student_text import clean, one_line
+from autograder.core.student_text import clean, one_line
 
 
 def print_results(doc: dict[str, Any], title: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from autograder.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_from, user_errors
 
 
 def feedback_command(ctx: typer.Context,

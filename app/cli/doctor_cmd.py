@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from autograder.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_from, user_errors
 
 
 def doctor_command(ctx: typer.Context) -> None:

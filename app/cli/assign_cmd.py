@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from autograder.assign import assign
-from autograder.cli.common import EXIT_USAGE, console, course_from, user_errors
+from app.cli.common import EXIT_USAGE, console, course_from, user_errors
 from autograder.layout import module_layout
 
 

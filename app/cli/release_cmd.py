@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from autograder.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_from, user_errors
 from autograder.config import Course
-from autograder.errors import UserError
+from autograder.core.errors import UserError
 from autograder.release.bundle import release, release_solutions
 from autograder.schedule import parse_instant
 
