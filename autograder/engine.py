@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import scratch
-from autograder.config import SandboxLimits
+from autograder.request import GradeRequest, write_request
 from autograder.trusted_limits import CPU_LIMIT_EXIT
 from autograder.core.errors import GraderError, UserError
 
@@ -33,49 +33,6 @@ UNUSED_PLUGINS = tuple(arg for name in (
     "debugging", "unittest", "pastebin", "junitxml", "doctest", "setuponly", "setupplan",
     "stepwise", "legacypath", "subtests", "logging", "unraisableexception", "threadexception")
     for arg in ("-p", f"no:{name}"))
-STARTUP_GRACE_S = 30.0  # interpreter + torch import, on top of the per-submission limit
-
-
-@dataclass
-class GradeRequest:
-    """Everything needed to grade one submission with one suite."""
-
-    suite: list[Path]  # test files to run
-    submission: Path  # a notebook, or an already built module (.py)
-    master: Path  # the notebook whose locked/answer cells define the contract
-    limits: SandboxLimits
-    suite_hash: str = ""
-    marker_expr: str | None = None  # e.g. "not slow" for mutant runs
-    device: str = "auto"
-    mode: str = "sandboxed"  # or "trusted": student code in the grading process (mutants)
-    sandbox_kind: str = "auto"  # bubblewrap where it works, else a plain subprocess;
-    # or "docker" / "apptainer": the worker runs in `image` with `gpus`
-    image: str = ""
-    gpus: str = ""
-    startup_grace_s: float = STARTUP_GRACE_S  # added to the per-submission wall limit
-    # intra-op threads of the grading process and its worker. 1 by default: torch's
-    # threads busy-wait, and on a loaded machine (parallel gradings, a TA's other work) two
-    # threads per process made the transformer suite 20x slower and hit time limits;
-    # on an idle 2-core machine 1 thread costs about 20% (9.5 s -> 11.5 s). None: library default.
-    threads: int | None = 1
-
-
-def request_to_json(req: GradeRequest) -> dict[str, Any]:
-    """A request as plain JSON data (for executors that grade in other processes/hosts)."""
-    data = dataclasses.asdict(req)
-    data["suite"] = [str(p) for p in req.suite]
-    data["submission"], data["master"] = str(req.submission), str(req.master)
-    return data
-
-
-def request_from_json(data: dict[str, Any]) -> GradeRequest:
-    fields = dict(data)
-    fields["suite"] = [Path(p) for p in data["suite"]]
-    fields["submission"], fields["master"] = Path(data["submission"]), Path(data["master"])
-    fields["limits"] = SandboxLimits(**data["limits"])
-    return GradeRequest(**fields)
-
-
 @dataclass
 class GradeOutcome:
     """A completed grading: the results document and the pytest log."""
@@ -105,17 +62,15 @@ class GradeOutcome:
                    wall_time=float(data.get("wall_time", 0.0)), notes=list(data.get("notes", [])))
 
 
-def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]:
-    """The command line of the grading pytest process (tested as such)."""
-    if req.mode not in ("trusted", "sandboxed"):
-        raise GraderError(f"unknown grading mode {req.mode!r}")
+def pytest_command(req: GradeRequest, results: Path, workdir: Path,
+                   limit_self: bool = True) -> list[str]:
+    """The command line of the grading pytest process (tested as such); the request
+    itself travels as `workdir/request.json`. `limit_self=False`: the fork pool's parent,
+    whose children cap themselves."""
+    request_file = write_request(req, workdir / "request.json")
     cmd = [sys.executable, "-m", "pytest", *map(str, req.suite),
-           "-p", "autograder.plugin",
-           "--submission", str(req.submission), "--master", str(req.master),
-           "--results", str(results), "--suite-hash", req.suite_hash,
-           "--call-time-limit", f"{req.limits.wall_seconds_per_call:g}",
-           "--grading-device", req.device,
-           "--max-notebook-mb", f"{req.limits.max_notebook_mb:g}",
+           "-p", "autograder.plugin", "--grading-request", str(request_file),
+           "--results", str(results),
            "-c", os.devnull, "--rootdir", str(workdir), "--import-mode=importlib",
            # no conftest above the suite's folder, and collection starts there: with -c
            # /dev/null the default cut is /dev, so pytest listed every folder from / down
@@ -126,14 +81,10 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
            # parsed every source file of the traceback (ours included) with `ast` for each
            # failed test: 0.1 s per failing submission, for a log only staff read
            "--tb=native",
-           "--trusted-limits", f"{req.limits.trusted_memory_mb},{req.limits.trusted_cpu_seconds}",
            *UNUSED_PLUGINS,
            "-W", "ignore::DeprecationWarning"]
-    if req.mode == "sandboxed":
-        cmd += ["--grading-mode", "sandboxed", "--sandbox-kind", req.sandbox_kind,
-                "--sandbox-limits", json.dumps(dataclasses.asdict(req.limits))]
-        if req.sandbox_kind in ("docker", "apptainer"):
-            cmd += ["--container-image", req.image, "--gpus", req.gpus]
+    if not limit_self:
+        cmd.append("--no-self-limits")
     if req.marker_expr:
         cmd += ["-m", req.marker_expr]
     return cmd

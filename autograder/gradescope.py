@@ -3,7 +3,7 @@
 
 The zip holds `setup.sh` (Gradescope's image: a venv with the pinned requirements),
 `run_autograder`, the engine's own source (`engine/autograder/`), the hidden suite, the
-master notebook and the limits. It is for staff only (Gradescope keeps autograder zips
+master notebook and the grading request. It is for staff only (Gradescope keeps autograder zips
 private): it contains the reference.
 """
 
@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import autograder
-from autograder.config import Course, SandboxLimits
+from autograder.config import Course
 from autograder.core.errors import GraderError, UserError
 from autograder.layout import module_layout
+from autograder.request import build_request, read_request
 from autograder.release.bundle import zip_bytes
 from autograder.release.pins import distributions_for, imported_modules, module_sources, \
     requirements_text
@@ -57,7 +58,11 @@ def autograder_files(course: Course, slug: str) -> dict[str, bytes]:
         dists, f"{course.name}, {slug} ({course.term}) on Gradescope").encode()
     files[layout.hidden_suite.name] = layout.hidden_suite.read_bytes()
     files[layout.master.name] = layout.master.read_bytes()
-    files["limits.json"] = json.dumps(dataclasses.asdict(course.sandbox), indent=1).encode()
+    # the grading request, its paths relative to the source folder (`run` roots them)
+    request = build_request(course, slug, Path(f"{slug}.ipynb"), backend="local")
+    files["request.json"] = json.dumps(dataclasses.replace(
+        request, suite=(Path(layout.hidden_suite.name),), master=Path(layout.master.name)
+    ).to_json(), indent=1).encode()
     files["module.json"] = json.dumps({"slug": slug, "title": course.module(slug).title}).encode()
     files["setup.sh"] = SETUP.encode()
     files["run_autograder"] = RUN.encode()
@@ -86,7 +91,7 @@ def _notebook_in(folder: Path, slug: str) -> Path:
 
 def run(source: Path, submission: Path, results: Path) -> int:
     """Grade the Gradescope submission folder; always leaves a results.json."""
-    from autograder.engine import GradeRequest, run_suite
+    from autograder.engine import run_suite
 
     module = json.loads((source / "module.json").read_text())
     slug = module["slug"]
@@ -94,9 +99,10 @@ def run(source: Path, submission: Path, results: Path) -> int:
     status = 0
     try:
         notebook = _notebook_in(submission, slug)
-        limits = SandboxLimits(**json.loads((source / "limits.json").read_text()))
-        request = GradeRequest(suite=[source / f"test_{slug}.py"], submission=notebook,
-                               master=source / f"{slug}.ipynb", limits=limits)
+        template = read_request(source / "request.json")
+        request = dataclasses.replace(template, submission=notebook,
+                                      suite=tuple(source / p for p in template.suite),
+                                      master=source / template.master)
         doc = run_suite(request).results
     except UserError as exc:
         doc = {"score": 0, "output": f"Your submission could not be graded: {exc}", "tests": []}

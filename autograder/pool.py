@@ -32,8 +32,8 @@ from typing import Any, Callable, Sequence
 import pytest
 
 from autograder import scratch
-from autograder.engine import GradeOutcome, GradeRequest, check_request, collect_outcome, \
-    grading_env, pytest_command, request_to_json
+from autograder.engine import GradeOutcome, check_request, collect_outcome, grading_env, pytest_command
+from autograder.request import GradeRequest
 from autograder.core.errors import GraderError, UserError
 
 # pytest's output capture would take over the parent's fds 1 and 2 (a TA's terminal, with
@@ -60,8 +60,6 @@ class ForkPool:
 
     def __init__(self, workers: int = 2, preload: Sequence[str] = ("numpy",)) -> None:
         self.workers = max(1, workers)
-        from _pytest.config import default_plugins
-
         import autograder.plugin  # noqa: F401 - warm imports shared by every child
         from autograder.worker.client import worker_source
 
@@ -69,9 +67,7 @@ class ForkPool:
         from autograder.sandbox.policy import bwrap_features
 
         bwrap_features()  # bubblewrap probed once here (about 28 ms), not per child
-        # pytest imports its plugins in pytest.main; imported here, once
-        for name in [*(f"_pytest.{plugin}" for plugin in default_plugins), "threadpoolctl",
-                     *preload]:
+        for name in ("threadpoolctl", *preload):
             try:
                 importlib.import_module(name)
             except ImportError:
@@ -112,9 +108,8 @@ class ForkPool:
         scheduler = _Scheduler(jobs, self.workers, finish)
         with scratch.folder("session") as tmp:
             first = jobs[0][1]
-            args = _without_option(
-                pytest_command(first, Path(tmp) / "unused.json", Path(tmp))[3:],
-                "--trusted-limits") + list(SESSION_ARGS)  # the children cap themselves
+            args = pytest_command(first, Path(tmp) / "unused.json", Path(tmp),
+                                  limit_self=False)[3:] + list(SESSION_ARGS)
             saved = dict(os.environ)
             os.environ.update(grading_env(first))  # no plugin autoload, thread counts
             try:
@@ -138,7 +133,7 @@ class ForkPool:
 
 def _session_key(req: GradeRequest) -> str:
     """Requests with equal keys share one configured and collected session."""
-    data = request_to_json(req)
+    data = req.to_json()
     del data["submission"]
     return json.dumps(data, sort_keys=True)
 
@@ -254,14 +249,6 @@ class _Scheduler:
         for pid, job in self.running.items():
             if now >= job.deadline:
                 _kill_group(pid)
-
-
-def _without_option(args: list[str], option: str) -> list[str]:
-    """`args` without `option` and its value."""
-    if option not in args:
-        return args
-    at = args.index(option)
-    return args[:at] + args[at + 2:]
 
 
 def _warm_failure_reports(session: pytest.Session) -> None:

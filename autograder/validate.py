@@ -19,14 +19,14 @@ from typing import Callable
 
 from autograder.assign import assign, written_points
 from autograder.config import Course
-from autograder.engine import GradeOutcome, GradeRequest, run_suite
+from autograder.engine import GradeOutcome, run_suite
+from autograder.request import GradeRequest, build_request
 from autograder.core.errors import GraderError, UserError
 from autograder.core.extract import extract
 from autograder.layout import ModuleLayout, module_layout
 from autograder.mutants import Mutant, compose, load_mutants
 from autograder.core.notebook_io import read_notebook
 from autograder.pool import ForkPool
-from autograder.suite_hash import suite_hash
 
 
 @dataclass
@@ -70,7 +70,7 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
     record("written points", lambda: _written(layout, spec.written_points))
     if run_master:
         record("master runs", lambda: execute_master(layout))
-    base = dataclasses.replace(base_request(course, layout), device=device)
+    base = base_request(course, layout, device)
     record("reference full marks", lambda: _reference(base, spec.autograded_points))
     if layout.stub.is_file():
         record("stub scores zero", lambda: _stub_zero(base, layout))
@@ -89,11 +89,11 @@ def validate_module(course: Course, slug: str, *, workers: int = 2, run_master: 
     return checks
 
 
-def base_request(course: Course, layout: ModuleLayout) -> GradeRequest:
-    """Grading the master with the hidden suite; other runs replace the submission."""
-    return GradeRequest(suite=[layout.hidden_suite], submission=layout.master,
-                        master=layout.master, limits=course.sandbox,
-                        suite_hash=suite_hash(layout, course.sandbox))
+def base_request(course: Course, layout: ModuleLayout, device: str | None = None
+                 ) -> GradeRequest:
+    """Grading the master with the hidden suite, sandboxed on this machine; other runs
+    replace the submission and the mode."""
+    return build_request(course, layout.slug, layout.master, device=device, backend="local")
 
 
 def reference_source_of(layout: ModuleLayout) -> str:

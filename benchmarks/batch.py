@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from autograder.course_loader import load_course  # noqa: E402
 from gradebook.aggregate import final_grades  # noqa: E402
-from gradebook.batch import grade_batch  # noqa: E402
+from app.grading import grade_batch  # noqa: E402
 from gradebook.collect import collect  # noqa: E402
 from gradebook.roster import import_roster  # noqa: E402
 from gradebook.store import open_gradebook  # noqa: E402

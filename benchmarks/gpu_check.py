@@ -45,7 +45,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from autograder.course_loader import load_course  # noqa: E402
-from autograder.engine import GradeOutcome, GradeRequest, run_suite  # noqa: E402
+from autograder.engine import GradeOutcome, run_suite  # noqa: E402
+from autograder.request import GradeRequest  # noqa: E402
 from autograder.core.errors import GraderError, UserError  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
 from autograder.mutants import load_mutants  # noqa: E402

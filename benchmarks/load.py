@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from autograder.course_loader import load_course  # noqa: E402
 from gradebook.aggregate import final_grades  # noqa: E402
-from gradebook.batch import grade_batch  # noqa: E402
+from app.grading import grade_batch  # noqa: E402
 from gradebook.collect import collect  # noqa: E402
 from gradebook.doctor import diagnose  # noqa: E402
 from gradebook.frames import load_frames  # noqa: E402

@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.course_loader import load_course  # noqa: E402
-from autograder.engine import GradeRequest, run_suite  # noqa: E402
+from autograder.engine import run_suite  # noqa: E402
+from autograder.request import GradeRequest  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
 from autograder.pool import ForkPool  # noqa: E402
 from autograder.sandbox.policy import choose_kind  # noqa: E402

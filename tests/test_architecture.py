@@ -4,6 +4,7 @@ and the core the release bundles copy needs nothing but the standard library."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import sys
 import tomllib
@@ -58,3 +59,34 @@ def test_engine_and_gradebook_contracts_name_the_application():
     assert contracts["the engine never imports the gradebook or the application"][
         "forbidden_modules"] == ["gradebook", "app"]
     assert contracts["the gradebook never imports the application"]["forbidden_modules"] == ["app"]
+
+
+def test_a_grading_request_is_built_by_one_function_only():
+    """Every front end calls `autograder.request.build_request`; nothing else in the
+    engine, the gradebook or the application constructs a GradeRequest."""
+    builders = []
+    for package in ("autograder", "gradebook", "app"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "GradeRequest":
+                    builders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert len(builders) == 1 and builders[0].startswith("autograder/request.py:"), builders
+    request_py = ast.parse((REPO / "autograder" / "request.py").read_text(encoding="utf-8"))
+    calls = [fn.name for fn in request_py.body if isinstance(fn, ast.FunctionDef)
+             and any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "GradeRequest"
+                     for n in ast.walk(fn))]
+    assert calls == ["build_request"]
+
+
+def test_the_plugin_takes_the_request_as_one_file_without_defaults_of_its_own():
+    """The grading process gets the request as one JSON file: no option of the plugin
+    repeats a request field or a limit (whose defaults live in the config schema)."""
+    from autograder.config import SandboxLimits
+    from autograder.request import GradeRequest
+
+    source = (REPO / "autograder" / "plugin" / "__init__.py").read_text(encoding="utf-8")
+    options = set(re.findall(r'addoption\("--([\w-]+)"', source))
+    assert options == {"grading-request", "results", "no-self-limits"}
+    names = {f.name.replace("_", "-") for f in dataclasses.fields(GradeRequest)} | \
+            {f.name.replace("_", "-") for f in dataclasses.fields(SandboxLimits)}
+    assert not options & names

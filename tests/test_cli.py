@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from autograder.engine import GradeRequest, pytest_command, run_suite
+from autograder.engine import pytest_command, run_suite
+from autograder.request import GradeRequest
 from autograder.config import SandboxLimits
 
 
@@ -46,7 +47,7 @@ def test_grade_notebook_usage_errors_are_one_line(tiny_course, course_cli):
     assert unknown.exit_code == 2 and "unknown module 'nope'" in unknown.output
     master = str(tiny_course / "solutions" / "tiny" / "tiny.ipynb")
     trusted_gpu = course_cli(cfg, "grade-notebook", "tiny", master, "--trusted", "--device", "cuda")
-    assert trusted_gpu.exit_code == 2 and "--device cuda needs the sandbox" in trusted_gpu.output
+    assert trusted_gpu.exit_code == 2 and "cuda needs the sandbox" in trusted_gpu.output
     assert "Traceback" not in missing.output + unknown.output + trusted_gpu.output
 
 

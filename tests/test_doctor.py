@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gradebook.batch import grade_batch
+from app.grading import grade_batch
 from gradebook.collect import collect
 from gradebook.doctor import diagnose
 

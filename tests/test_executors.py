@@ -17,7 +17,7 @@ from autograder.config import SlurmConfig
 from autograder.course_loader import load_course
 from autograder.executors.slurm import SlurmExecutor, SlurmJob, parse_squeue, sbatch_script, \
     squeue_command
-from gradebook.batch import grade_batch
+from app.grading import grade_batch
 from gradebook.collect import collect
 from gradebook.models import GradingRun, Submission
 from gradebook.roster import import_roster
@@ -163,7 +163,7 @@ def test_only_gpu_modules_ask_for_the_gpu(book, tiny_course, monkeypatch):
     other modules stay on the CPU even on a GPU machine (no CUDA start-up per worker)."""
     import dataclasses
 
-    from gradebook import batch as batch_module
+    from app import grading as batch_module
 
     course, engine = book
     folder = tiny_course / "batch"
@@ -176,7 +176,7 @@ def test_only_gpu_modules_ask_for_the_gpu(book, tiny_course, monkeypatch):
         def grade_all(self, requests, on_done):
             seen.extend(r.device for r in requests)
 
-    monkeypatch.setattr(batch_module, "_executor", lambda *args: Capture())
+    monkeypatch.setattr(batch_module, "make_executor", lambda *args: Capture())
     grade_batch(course, engine, "tiny")
     gpu_course = dataclasses.replace(course, modules=tuple(
         dataclasses.replace(m, gpu=True) for m in course.modules))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course_loader import load_course
-from gradebook.batch import grade_batch
+from app.grading import grade_batch
 from gradebook.doctor import diagnose
 from gradebook.roster import import_roster
 from gradebook.store import open_gradebook

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from autograder.course_loader import load_course
 from autograder.core.errors import UserError
-from gradebook.batch import grade_batch
+from app.grading import grade_batch
 from gradebook.collect import collect
 from gradebook.feedback import (is_published, latest_graded_runs, module_due, publish,
                                 render_feedback, write_feedback)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from autograder.course_loader import load_course
 from autograder.core.errors import UserError
-from gradebook.batch import grade_batch
+from app.grading import grade_batch
 from gradebook.collect import collect, missing
 from gradebook.models import AuditEntry, GradingRun, Student, Submission
 from gradebook.roster import import_roster

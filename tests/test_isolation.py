@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import SandboxLimits
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import GradeRequest
 from autograder.sandbox.policy import bubblewrap_works
 
 from conftest import FIXTURES, REPO

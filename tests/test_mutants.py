@@ -6,7 +6,7 @@ import pytest
 
 from autograder.config import ConfigError
 from app.demo import plant_bug
-from autograder.engine import GradeRequest
+from autograder.request import GradeRequest
 from autograder.layout import module_layout
 from autograder.course_loader import load_course
 from autograder.mutants import compose, load_mutant, load_mutants

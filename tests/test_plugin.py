@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
+
+from autograder.request import GradeRequest, write_request
 
 STUDENT = textwrap.dedent("""\
     # %% cell 'imports' [master]
@@ -27,13 +30,22 @@ STUDENT = textwrap.dedent("""\
     """)
 
 
-def run(pytester: pytest.Pytester, suite: str, *args: str, submission: str = STUDENT):
+def grading_request(pytester: pytest.Pytester, submission: Path, **fields) -> Path:
+    """A trusted-mode grading request of `submission` with the suite in pytester's folder."""
+    fields = {"mode": "trusted", "master": pytester.path / "master.ipynb", **fields}
+    request = GradeRequest(suite=(pytester.path / "test_suite.py",), submission=submission,
+                           **fields)
+    return write_request(request, pytester.path / "request.json")
+
+
+def run(pytester: pytest.Pytester, suite: str, submission: str = STUDENT, **fields):
     pytester.makepyfile(test_suite=textwrap.dedent(suite))
     sub = pytester.path / "student_module.py"
     sub.write_text(submission)
     out = pytester.path / "results.json"
-    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--submission", str(sub),
-                                           "--results", str(out), "-p", "no:cacheprovider", *args)
+    result = pytester.runpytest_subprocess(
+        "-p", "autograder.plugin", "--grading-request", str(grading_request(pytester, sub, **fields)),
+        "--results", str(out), "-p", "no:cacheprovider")
     return result, json.loads(out.read_text())
 
 
@@ -52,7 +64,7 @@ def test_results_follow_the_gradescope_schema(pytester):
 
         def test_no_points(submission):
             assert True
-    """, "--suite-hash=abc123")
+    """, suite_hash="abc123")
     assert {"score", "max_score", "execution_time", "output", "tests", "extra_data"} <= set(doc)
     assert doc["score"] == 3 and doc["max_score"] == 5
     tests = {t["name"]: t for t in doc["tests"]}
@@ -186,8 +198,9 @@ def test_an_unreadable_notebook_is_a_student_outcome(pytester):
     master = pytester.path / "master.ipynb"
     master.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
     out = pytester.path / "r.json"
-    pytester.runpytest_subprocess("-p", "autograder.plugin", "--submission", str(bad),
-                                  "--master", str(master), "--results", str(out))
+    pytester.runpytest_subprocess(
+        "-p", "autograder.plugin", "--results", str(out),
+        "--grading-request", str(grading_request(pytester, bad, master=master)))
     doc = json.loads(out.read_text())
     assert doc["extra_data"]["outcome"] == "graded" and doc["score"] == 0 and doc["max_score"] == 4
     assert "could not be read" in doc["tests"][0]["output"]
@@ -222,7 +235,10 @@ def test_markers_are_registered_for_strict_markers(pytester):
         def test_x():
             pass
     """)
+    sub = pytester.path / "student_module.py"
+    sub.write_text(STUDENT)
     result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--strict-markers",
+                                           "--grading-request", str(grading_request(pytester, sub)),
                                            "-m", "not slow")
     result.assert_outcomes(deselected=1)
 
@@ -243,10 +259,22 @@ def test_cuda_in_trusted_mode_is_a_usage_error(pytester):
     pytester.makepyfile(test_suite="def test_x(submission):\n    pass\n")
     sub = pytester.path / "student_module.py"
     sub.write_text(STUDENT)
-    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--submission", str(sub),
-                                           "--grading-device", "cuda", "-p", "no:cacheprovider")
+    request = GradeRequest(suite=(pytester.path / "test_suite.py",), submission=sub,
+                           master=sub).to_json()
+    request.update(mode="trusted", device="cuda")  # as a hand-written request file might say
+    (pytester.path / "request.json").write_text(json.dumps(request))
+    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "--grading-request",
+                                           str(pytester.path / "request.json"),
+                                           "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--grading-device cuda needs --grading-mode sandboxed*"])
+    result.stderr.fnmatch_lines(["*device cuda needs the sandbox*"])
+
+
+def test_the_plugin_without_a_grading_request_is_a_usage_error(pytester):
+    pytester.makepyfile(test_suite="def test_x(submission):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "autograder.plugin", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*needs --grading-request FILE*"])
 
 
 def test_the_extracted_modules_are_removed_when_the_session_ends():

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from autograder.config import SandboxLimits
-from autograder.engine import GradeRequest
+from autograder.request import GradeRequest
 from autograder.core.errors import UserError
 from autograder.pool import ForkPool
 

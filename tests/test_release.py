@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from autograder.course_loader import load_course
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import GradeRequest
 from autograder.layout import module_layout
 from autograder.core.notebook_io import read_notebook, write_notebook
 from autograder.release.bundle import read_zip

@@ -7,7 +7,8 @@ import subprocess
 import time
 
 from autograder.config import SandboxLimits
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import GradeRequest
 from autograder.sandbox.policy import NOBODY, SandboxSpec, bwrap_args, drop_privileges, launch_prefix
 
 from conftest import FIXTURES

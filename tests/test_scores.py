@@ -23,7 +23,7 @@ from gradebook.store import open_gradebook
 @pytest.fixture
 def graded(book, tiny_course):
     """s1 has one graded submission of the tiny module (the solution: 10/10)."""
-    from gradebook.batch import grade_batch
+    from app.grading import grade_batch
     from gradebook.collect import collect
 
     course, engine = book

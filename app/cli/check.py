@@ -8,9 +8,9 @@ import typer
 
 from app.cli.common import course_from, user_errors
 from app.cli.report import print_results
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import build_request
 from autograder.core.errors import UserError
-from autograder.layout import module_layout
 from autograder.core.notebook_io import NotebookError, notebook_slug, read_notebook
 
 
@@ -30,13 +30,6 @@ def check_command(
         if not slug:
             raise UserError(f"{notebook}: no module slug in its metadata (was it made by "
                             f"`course assign`?); pass --slug SLUG")
-        layout = module_layout(course, slug)
-        layout.require("stub")
-        tests = layout.public_tests()
-        if not tests:
-            raise UserError(f"{layout.assignment_dir}: no public tests (test_*.py); "
-                            f"run `course assign {slug}`")
-        request = GradeRequest(suite=tests, submission=notebook.resolve(), master=layout.stub,
-                               limits=course.sandbox)
+        request = build_request(course, slug, notebook.resolve(), suite="public")
         outcome = run_suite(request)
         print_results(outcome.results, f"{slug} public checks: {notebook.name}")

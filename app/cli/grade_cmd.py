@@ -26,7 +26,7 @@ def grade_command(ctx: typer.Context,
                                                    "apptainer or auto (default: the config's "
                                                    "container.backend)")) -> None:
     """Grade pending submissions; safe to interrupt and run again."""
-    from gradebook.batch import grade_batch
+    from app.grading import grade_batch
     from gradebook.store import open_gradebook
 
     with user_errors():

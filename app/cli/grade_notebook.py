@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -10,11 +9,9 @@ import typer
 
 from app.cli.common import course_from, user_errors
 from app.cli.report import print_results
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import build_request
 from autograder.core.errors import UserError
-from autograder.layout import module_layout
-from autograder.sandbox.backends import resolve_backend
-from autograder.suite_hash import suite_hash
 
 
 def grade_notebook_command(
@@ -35,24 +32,12 @@ def grade_notebook_command(
     """Grade one notebook; exit 0 when grading completed, whatever the score."""
     with user_errors():
         course = course_from(ctx)
-        layout = module_layout(course, slug)
-        layout.require("master", "hidden_suite")
+        course.module(slug)  # an unknown module first, then a missing notebook
         if not notebook.is_file():
             raise UserError(f"{notebook}: no such notebook")
-        device = device or course.module(slug).grading_device
-        if device not in ("auto", "cpu", "cuda"):
-            raise UserError(f"--device {device!r}: use auto, cpu or cuda")
-        if trusted and device == "cuda":
-            raise UserError("--device cuda needs the sandbox: --trusted runs student code "
-                            "in the grading process, on the CPU")
-        request = GradeRequest(suite=[layout.hidden_suite], submission=notebook.resolve(),
-                               master=layout.master, limits=course.sandbox,
-                               suite_hash=suite_hash(layout, course.sandbox), device=device,
-                               mode="trusted" if trusted else "sandboxed")
-        if not trusted:
-            chosen = resolve_backend(course, backend)
-            request = dataclasses.replace(request, sandbox_kind=chosen.sandbox_kind,
-                                          image=chosen.image, gpus=chosen.gpus)
+        request = build_request(course, slug, notebook.resolve(),
+                                mode="trusted" if trusted else "sandboxed", device=device,
+                                backend=None if trusted else backend)
         outcome = run_suite(request)
         print_results(outcome.results, f"{slug}: {notebook.name}")
         if results is not None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from autograder.engine import GradeOutcome, GradeRequest, run_suite
+from autograder.engine import GradeOutcome, run_suite
+from autograder.request import GradeRequest
 from autograder.core.errors import GraderError, UserError
 from autograder.executors import Done
 

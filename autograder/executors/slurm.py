@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from autograder.config import SlurmConfig
-from autograder.engine import GradeOutcome, GradeRequest, request_to_json
+from autograder.engine import GradeOutcome
+from autograder.request import GradeRequest
 from autograder.core.errors import GraderError, UserError
 from autograder.executors import Done
 
@@ -120,7 +121,7 @@ class SlurmExecutor:
         for i, req in enumerate(requests):
             copy = folder / "submissions" / f"{i}{Path(req.submission).suffix}"
             shutil.copyfile(req.submission, copy)
-            data = request_to_json(req)
+            data = req.to_json()
             data["submission"] = str(copy)
             (folder / "requests" / f"{i}.json").write_text(json.dumps(data), encoding="utf-8")
         job = SlurmJob(folder=folder, size=len(requests), name=f"grade-{self.slug}",

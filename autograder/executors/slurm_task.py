@@ -12,12 +12,13 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.engine import request_from_json, run_suite
+from autograder.engine import run_suite
+from autograder.request import GradeRequest
 from autograder.core.errors import GraderError, UserError
 
 
 def run_task(jobdir: Path, index: int) -> dict:
-    request = request_from_json(json.loads((jobdir / "requests" / f"{index}.json").read_text()))
+    request = GradeRequest.from_json(json.loads((jobdir / "requests" / f"{index}.json").read_text()))
     try:
         return {"outcome": run_suite(request).to_json()}
     except (GraderError, UserError) as exc:

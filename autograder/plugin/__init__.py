@@ -1,6 +1,7 @@
 """pytest plugin that turns a hidden suite into one results.json.
 
-Load it with `pytest -p autograder.plugin SUITE --submission NOTEBOOK --results OUT`.
+Load it with `pytest -p autograder.plugin SUITE --grading-request REQUEST.json --results OUT`
+(`autograder.engine.pytest_command` writes both).
 
 Fixtures: `submission` (the student's definitions), `reference` (the master's solution,
 trusted side only), `device`, `rng` / `torch_rng` (seeded per test).
@@ -27,12 +28,12 @@ from typing import Any, Generator
 import pytest
 
 from autograder import __version__, trusted_limits
-from autograder.core.errors import GraderError, StudentError
+from autograder.core.errors import GraderError, StudentError, UserError
 from autograder.core.markers import MARKERS
 from autograder.plugin.messages import CallTimeout, failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
-from autograder.config import SandboxLimits
 from autograder.plugin.source import SourceLoader
+from autograder.request import GradeRequest, read_request
 from autograder.sandbox.containers import CONTAINER_KINDS, ContainerSpec
 from autograder.sandbox.policy import SandboxSpec, choose_kind
 
@@ -44,67 +45,48 @@ plugin_key = pytest.StashKey["GradingPlugin"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder", "grading a submission")
-    group.addoption("--submission", type=Path, default=None,
-                    help="the submitted notebook (.ipynb) or an already built module (.py)")
-    group.addoption("--master", type=Path, default=None,
-                    help="the master (or stub) notebook that defines locked and answer cells; "
-                         "default: <suite folder>/<folder name>.ipynb")
+    group.addoption("--grading-request", type=Path, default=None,
+                    help="the grading request, a JSON file (autograder/request.py)")
     group.addoption("--results", type=Path, default=None, help="write results.json here")
-    group.addoption("--suite-hash", default="", help="recorded in extra_data.suite_hash")
-    group.addoption("--call-time-limit", type=float, default=60.0,
-                    help="seconds each test's call may take unless it has a time_limit marker")
-    group.addoption("--grading-device", default="auto", choices=("auto", "cpu", "cuda"),
-                    help="where student code runs in sandboxed mode (auto: CUDA when the "
-                         "worker sees a GPU); trusted mode always runs on the CPU")
-    group.addoption("--max-notebook-mb", type=float, default=20.0,
-                    help="larger submitted notebooks are rejected unread")
-    group.addoption("--grading-mode", default="trusted", choices=("trusted", "sandboxed"),
-                    help="sandboxed: student code runs in a sandboxed worker process")
-    group.addoption("--sandbox-kind", default="auto",
-                    choices=("auto", "bubblewrap", "subprocess", "docker", "apptainer"))
-    group.addoption("--container-image", default="",
-                    help="docker image or Apptainer .sif of the worker (container kinds)")
-    group.addoption("--gpus", default="", help="GPUs for a container worker: all, 0,1 or none")
-    group.addoption("--sandbox-limits", default="",
-                    help="JSON of SandboxLimits fields for the worker (default: the schema's)")
-    group.addoption("--trusted-limits", default="",
-                    help="MEMORY_MB,CPU_SECONDS: limits of this grading process itself")
+    group.addoption("--no-self-limits", action="store_true",
+                    help="do not cap this process (the fork pool's parent: each forked "
+                         "child caps itself)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker, doc in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {doc}")
-    plugin = GradingPlugin(config)
+    path = config.getoption("grading_request")
+    if path is None:
+        raise pytest.UsageError("the grading plugin needs --grading-request FILE (a JSON "
+                                "grading request, see autograder/request.py)")
+    try:
+        request = read_request(path)
+    except (GraderError, UserError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    plugin = GradingPlugin(config, request)
     config.stash[plugin_key] = plugin
     config.pluginmanager.register(plugin, "autograder-grading")
-    raw = config.getoption("trusted_limits")
-    if raw:
-        try:
-            memory_mb, cpu_seconds = (int(v) for v in raw.split(","))
-        except ValueError:
-            raise pytest.UsageError(f"--trusted-limits {raw!r}: expected MEMORY_MB,CPU_SECONDS") \
-                from None
-        plugin.limit_self(memory_mb, cpu_seconds)
+    if not config.getoption("no_self_limits"):
+        plugin.limit_self(request.limits.trusted_memory_mb, request.limits.trusted_cpu_seconds)
 
 
 class GradingPlugin:
     """Collects one TestRecord per test and writes the results document at the end."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, request: GradeRequest) -> None:
         self.config = config
+        self.request = request
         self.records: dict[str, TestRecord] = {}
         self.grader_errors: list[str] = []
         self.skipped: list[str] = []
         self.started = time.monotonic()
         self.running: str | None = None  # the test being run, in every flushed document
         self.cpu_limit = 0
-        self.sandbox = _sandbox_spec(config)
-        self.sources = SourceLoader(
-            submission=config.getoption("submission"),
-            master=config.getoption("master"),
-            max_notebook_mb=config.getoption("max_notebook_mb"),
-            sandbox=self.sandbox,
-        )
+        self.sandbox = _sandbox_spec(request)
+        self.sources = SourceLoader(submission=request.submission, master=request.master,
+                                    max_notebook_mb=request.limits.max_notebook_mb,
+                                    sandbox=self.sandbox)
 
     def limit_self(self, memory_mb: int, cpu_seconds: int) -> None:
         """Cap this grading process (autograder/trusted_limits.py)."""
@@ -128,9 +110,10 @@ class GradingPlugin:
         (memory MB, CPU seconds) caps this process."""
         if trusted is not None:
             self.limit_self(*trusted)
-        self.config.option.submission, self.config.option.results = submission, results
+        self.request = self.request.for_submission(submission)
+        self.config.option.results = results
         self.sources = SourceLoader(submission=submission, master=self.sources.master,
-                                    max_notebook_mb=self.config.getoption("max_notebook_mb"),
+                                    max_notebook_mb=self.request.limits.max_notebook_mb,
                                     sandbox=self.sandbox)
         self.started = time.monotonic()
 
@@ -139,8 +122,6 @@ class GradingPlugin:
         """Tests run in the order of their visibility (VISIBILITIES: visible first, hidden
         last: SHOWN_IN_ORDER), so nothing student code saw in a test reaches the message of a test that is
         shown earlier: the worker lives for the whole submission."""
-        if items and self.sources.master is None:
-            self.sources.default_master(Path(items[0].path).parent)
         items.sort(key=_visibility_rank)
         for item in items:
             if item.get_closest_marker("gpu") and not _cuda_available():
@@ -164,7 +145,7 @@ class GradingPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
         marker = item.get_closest_marker("time_limit")
         limit = float(marker.args[0]) if marker and marker.args else \
-            self.config.getoption("call_time_limit")
+            self.request.limits.wall_seconds_per_call
         if self.sandbox is not None:  # the worker enforces it per call
             worker = self.sources.worker
             self.call_limit = limit
@@ -259,7 +240,7 @@ class GradingPlugin:
             "outcome": ("grader_error" if self.grader_errors
                         else "graded" if final else "incomplete"),
             "grader_errors": self.grader_errors,
-            "suite_hash": self.config.getoption("suite_hash"),
+            "suite_hash": self.request.suite_hash,
             "engine_version": __version__,
             "backend": (self.sandbox.kind if self.sandbox and self.sandbox.kind in CONTAINER_KINDS
                         else "local"),
@@ -339,27 +320,16 @@ def torch_rng(request: pytest.FixtureRequest) -> Any:
     return torch.Generator().manual_seed(zlib.crc32(request.node.nodeid.encode()))
 
 
-def _sandbox_spec(config: pytest.Config) -> SandboxSpec | None:
+def _sandbox_spec(request: GradeRequest) -> SandboxSpec | None:
     """The worker's sandbox in sandboxed mode, None in trusted mode."""
-    if config.getoption("grading_mode") != "sandboxed":
-        if config.getoption("grading_device") == "cuda":
-            raise pytest.UsageError("--grading-device cuda needs --grading-mode sandboxed: in "
-                                    "trusted mode student code runs on the CPU")
+    if request.mode != "sandboxed":
         return None
-    raw = config.getoption("sandbox_limits")
-    try:
-        limits = SandboxLimits(**json.loads(raw)) if raw else SandboxLimits()
-    except (ValueError, TypeError) as exc:
-        raise pytest.UsageError(f"--sandbox-limits: {exc}") from None
-    device = config.getoption("grading_device")
-    kind = choose_kind(config.getoption("sandbox_kind"))
+    kind = choose_kind(request.sandbox_kind)
     container = None
     if kind in CONTAINER_KINDS:
-        image = config.getoption("container_image")
-        if not image:
-            raise pytest.UsageError(f"--sandbox-kind {kind} needs --container-image")
-        container = ContainerSpec(image=image, name="fdl-grade", gpus=config.getoption("gpus"))
-    return SandboxSpec(kind=kind, limits=limits, container=container, device=device)
+        container = ContainerSpec(image=request.image, name="fdl-grade", gpus=request.gpus)
+    return SandboxSpec(kind=kind, limits=request.limits, container=container,
+                       device=request.device)
 
 
 # when each visibility's messages reach the student, earliest first

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autograder.course_loader import load_course
-from gradebook.batch import grade_batch
+from app.grading import grade_batch
 from gradebook.collect import collect
 from gradebook.models import GradingRun, Submission
 from gradebook.roster import import_roster

@@ -34,7 +34,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import SandboxLimits
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import GradeRequest
 
 HERE = Path(__file__).parent
 ARENA = HERE / "arena"

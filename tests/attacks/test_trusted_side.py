@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import SandboxLimits
-from autograder.engine import GradeRequest, run_suite
+from autograder.engine import run_suite
+from autograder.request import GradeRequest
 from autograder.core.errors import GraderError
 from autograder.sandbox.policy import bubblewrap_works
 

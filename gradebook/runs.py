@@ -1,0 +1,46 @@
+"""Grading runs in the gradebook: which notebook contents still need one, and storing one.
+
+A run is keyed by (module, content, suite hash), unique in the table, so a content is
+graded once per suite and a batch killed at any moment resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from autograder.engine import GradeOutcome
+from gradebook.models import Blob, GradingRun, Submission
+from gradebook.store import audit
+
+LOG_KEPT = 5000  # characters of a run's pytest log kept with it
+
+
+def pending(engine: Engine, slug: str, current_hash: str, regrade: bool) -> list[str]:
+    """Contents (sha256) of the module's submissions that still need a grading run: those
+    without any run, or with `regrade`, without one under `current_hash`."""
+    with Session(engine) as session:
+        shas = list(session.scalars(select(Submission.sha256).where(Submission.slug == slug)
+                                    .distinct().order_by(Submission.sha256)))
+        done_q = select(GradingRun.sha256).where(GradingRun.slug == slug)
+        if regrade:
+            done_q = done_q.where(GradingRun.suite_hash == current_hash)
+        done = set(session.scalars(done_q))
+    return [s for s in shas if s not in done]
+
+
+def content(engine: Engine, sha: str) -> bytes:
+    """The stored notebook with this content hash."""
+    with Session(engine) as session:
+        return session.get(Blob, sha).content
+
+
+def record_run(engine: Engine, slug: str, sha: str, suite_hash: str,
+               outcome: GradeOutcome) -> None:
+    """Store a graded run and its audit entry in one transaction."""
+    with Session(engine) as session, session.begin():
+        session.add(GradingRun(slug=slug, sha256=sha, suite_hash=suite_hash, status="graded",
+                               score=outcome.score, max_score=outcome.max_score,
+                               result=outcome.results, log=outcome.log[-LOG_KEPT:]))
+        audit(session, "grade", f"notebook {sha[:12]} / {slug}", score=outcome.score,
+              max_score=outcome.max_score, suite_hash=suite_hash)
