@@ -90,3 +90,16 @@ def test_the_plugin_takes_the_request_as_one_file_without_defaults_of_its_own():
     names = {f.name.replace("_", "-") for f in dataclasses.fields(GradeRequest)} | \
             {f.name.replace("_", "-") for f in dataclasses.fields(SandboxLimits)}
     assert not options & names
+
+
+def test_dependencies_are_used_through_their_public_modules():
+    """No product module imports a dependency's private module (`_pytest`, ...) or
+    execnet; a trick on private internals would need its measured gain in BENCHMARKS.md."""
+    found = []
+    for package in ("autograder", "gradebook", "app"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            for name in _top_imports(path):
+                if name.startswith("_") and name not in ("__future__", "_fdl_check") \
+                        or name == "execnet":
+                    found.append(f"{path.relative_to(REPO)}: {name}")
+    assert found == []
