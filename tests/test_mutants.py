@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.config import ConfigError
-from app.demo import plant_bug
+from app.demo.planted import plant_bug
 from autograder.request import GradeRequest
 from autograder.layout import module_layout
 from autograder.course_loader import load_course

@@ -18,7 +18,8 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder.config import Course
-from app.demo import plant_bug, run
+from app.demo import run
+from app.demo.planted import plant_bug
 from autograder.layout import module_layout
 from autograder.mutants import load_mutants
 from autograder.core.notebook_io import read_notebook, write_notebook
