@@ -55,7 +55,7 @@ class GradeRequest:
     startup_grace_s: float = STARTUP_GRACE_S  # added to the per-submission wall limit
     # intra-op threads of the grading process and its worker. 1 by default: torch's
     # threads busy-wait, and on a loaded machine (parallel gradings, a TA's other work) two
-    # threads per process made the transformer suite 20x slower and hit time limits;
+    # threads per process make the transformer suite about 20x slower, past its time limits;
     # on an idle 2-core machine 1 thread costs about 20% (9.5 s -> 11.5 s). None: library default.
     threads: int | None = 1
 
@@ -118,12 +118,12 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path) -> list[str]
            "--max-notebook-mb", f"{req.limits.max_notebook_mb:g}",
            "-c", os.devnull, "--rootdir", str(workdir), "--import-mode=importlib",
            # no conftest above the suite's folder, and collection starts there: with -c
-           # /dev/null the default cut is /dev, so pytest listed every folder from / down
+           # /dev/null the default cut is /dev, where pytest lists every folder from / down
            # (0.5 s of CPU per grading with the suite under a crowded /tmp)
            "--confcutdir", str(Path(req.suite[0]).resolve().parent),
            "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-rN",
            # students see the plugin's messages, not pytest's report; pytest's own style
-           # parsed every source file of the traceback (ours included) with `ast` for each
+           # parses every source file of the traceback (ours included) with `ast` for each
            # failed test: 0.1 s per failing submission, for a log only staff read
            "--tb=native",
            "--trusted-limits", f"{req.limits.trusted_memory_mb},{req.limits.trusted_cpu_seconds}",
