@@ -73,12 +73,12 @@ def pytest_command(req: GradeRequest, results: Path, workdir: Path,
            "--results", str(results),
            "-c", os.devnull, "--rootdir", str(workdir), "--import-mode=importlib",
            # no conftest above the suite's folder, and collection starts there: with -c
-           # /dev/null the default cut is /dev, so pytest listed every folder from / down
+           # /dev/null the default cut is /dev, where pytest lists every folder from / down
            # (0.5 s of CPU per grading with the suite under a crowded /tmp)
            "--confcutdir", str(Path(req.suite[0]).resolve().parent),
            "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-rN",
            # students see the plugin's messages, not pytest's report; pytest's own style
-           # parsed every source file of the traceback (ours included) with `ast` for each
+           # parses every source file of the traceback (ours included) with `ast` for each
            # failed test: 0.1 s per failing submission, for a log only staff read
            "--tb=native",
            *UNUSED_PLUGINS,

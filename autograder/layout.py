@@ -1,4 +1,4 @@
-"""Where a module's files live in the course repository (DESIGN.md's layout)."""
+"""Where a module's files live in the course repository (docs/architecture.md, "Layers and the folder tree")."""
 
 from __future__ import annotations
 

@@ -254,8 +254,8 @@ class _Scheduler:
 def _warm_failure_reports(session: pytest.Session) -> None:
     """Fill, once in the parent, the caches that pytest's first failure report fills in
     every child: `inspect.getmodule` maps each loaded module's real path (a realpath per
-    module, 50 ms with torch or pytest loaded) and linecache holds the suite's lines. A
-    submission that failed a test took 0.1 s longer to grade than one that passed."""
+    module, 50 ms with torch or pytest loaded) and linecache holds the suite's lines. Without
+    this, a submission that fails a test takes 0.1 s longer to grade than one that passes."""
     inspect.getmodule(compile("", "<fork pool>", "exec"))  # a file no module has: full scan
     for path in {str(item.path) for item in session.items}:
         linecache.getlines(path)
@@ -281,8 +281,8 @@ def _close(fd: int | None) -> None:
 def _limit_threads(threads: int | None) -> None:
     """Size the child's thread pools as its environment says. The parent imported numpy
     and torch before that environment was set, and OpenBLAS and OpenMP read it once, at
-    load: without this, every child ran torch on all cores (the transformer's mutants took
-    18-35 s each instead of 3-9 s, two children fighting over two cores)."""
+    load: without this, every child runs torch on all cores (the transformer's mutants take
+    18-35 s each rather than 3-9 s, two children fighting over two cores)."""
     if not threads:
         return
     torch = sys.modules.get("torch")

@@ -2,7 +2,8 @@
 
 Pure functions over pandas DataFrames (no database, no I/O), vectorised so that a whole
 course (10,000 students x 6 modules) aggregates in well under a second. The scheme is the
-one in DESIGN.md, "Gradebook"; every weight and curve comes from the `Course`.
+one in docs/architecture.md, "The gradebook and the grading scheme"; every weight and
+curve comes from the `Course`.
 
 Input frames (extra columns are ignored; `manual` and `extensions` may be None):
 - attempts:   student_id, slug, submitted_at (tz-aware), autograded (points, NaN = not graded)

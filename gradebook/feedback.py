@@ -2,7 +2,7 @@
 
 `course feedback SLUG` writes one self-contained HTML page per student from the newest
 grading run of the student's latest attempt; `course publish SLUG` marks a module's
-results as published. Visibility follows DESIGN.md, "Result format":
+results as published. Visibility follows docs/architecture.md, "The result format":
 
 - `visible` tests show name, points and message;
 - `after_due_date` tests the same once the module's due time (due date at `due_time` in

@@ -1,4 +1,5 @@
-"""Notebook -> `submission` module, as DESIGN.md's grading contract says. Pure: never executes.
+"""Notebook -> `submission` module, as the grading contract in docs/architecture.md says.
+Pure: never executes.
 
 Walking the submission's cells in order:
 - a cell the master marks locked is taken from the master (a locked cell the student

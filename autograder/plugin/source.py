@@ -93,7 +93,7 @@ class SourceLoader:
 
     def close(self) -> None:
         """Stop the worker, if any, and remove the extracted modules (the submission's and
-        the reference's code: every grading left one such folder in /tmp before)."""
+        the reference's code, which no grading leaves behind in /tmp)."""
         if self.worker is not None:
             self.worker.close()
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -12,7 +12,7 @@ its own making. Everything it sets is inherited by the worker.
 
 Standard library only, and only `os`, `resource` and `sys` of it: it runs before
 anything else is trusted, and it starts once per worker, so it imports nothing it does
-not use (as `-m autograder.sandbox.launch` it took 60 ms, most of it imports).
+not use (as `-m autograder.sandbox.launch` it takes 60 ms, most of it imports).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every module's contract (MODULES.md): the reference gets full marks and the configured
+"""Every module's contract (docs/modules.md): the reference gets full marks and the configured
 points, the stub zero, an alternative correct implementation written differently
 (`tests/modules/<slug>_alternative.py`) full marks, every mutant fails the tests it
 names, and the master notebook runs top to bottom.
