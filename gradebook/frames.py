@@ -29,12 +29,13 @@ def load_frames(engine: Engine, course: Course, policy: AttemptPolicy = LAST_BEF
                                         ManualScore.slug, ManualScore.points,
                                         ManualScore.max_points, ManualScore.id)).all()
         ext = session.execute(select(Extension.student_id, Extension.slug, Extension.days)).all()
-    attempts = pd.DataFrame(
-        [(r.student_id, r.slug, pd.Timestamp(r.submitted_at),
-          r.score if r.score is not None else float("nan")) for r in results.values()],
-        columns=["student_id", "slug", "submitted_at", "autograded"])
-    if attempts.empty:
-        attempts["submitted_at"] = pd.Series(dtype="datetime64[ns, UTC]")
+    counted = list(results.values())
+    attempts = pd.DataFrame({
+        "student_id": pd.Series([r.student_id for r in counted], dtype=object),
+        "slug": pd.Series([r.slug for r in counted], dtype=object),
+        "submitted_at": pd.to_datetime([r.submitted_at for r in counted], utc=True),
+        "autograded": pd.Series([float("nan") if r.score is None else r.score for r in counted],
+                                dtype=float)})
     mframe = pd.DataFrame(manual, columns=["student_id", "component", "slug", "points",
                                            "max_points", "id"])
     if not mframe.empty:

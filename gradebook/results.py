@@ -113,7 +113,7 @@ class CountedResult:
     attempt: int
     sha256: str
     submitted_at: datetime
-    due: datetime  # moved by the extensions
+    due: datetime  # moved by the extensions (submitted_at and due are tz-aware, UTC)
     extension_days: int
     late_factor: float
     after_cutoff: bool
@@ -259,14 +259,18 @@ def counted_results(course: Course, engine: Engine, slug: str | None = None, *,
                 if run is not None and (with_tests or key in overrides)]
         docs = _results(session, need)
 
+    columns = zip(counted["student_id"], counted["slug"], counted["submission_id"].tolist(),
+                  counted["attempt"].tolist(), counted["sha256"],
+                  counted["submitted_at"].tolist(), counted["due"].tolist(),
+                  counted["days"].tolist(), counted["late_factor"].tolist(),
+                  counted["after_cutoff"].tolist())
     out: dict[tuple[str, str], CountedResult] = {}
-    for row, run in zip(counted.itertuples(index=False), chosen):
-        key = (row.student_id, row.slug)
-        common = dict(student_id=row.student_id, slug=row.slug,
-                      submission_id=int(row.submission_id), attempt=int(row.attempt),
-                      sha256=row.sha256, submitted_at=row.submitted_at.to_pydatetime(),
-                      due=row.due.to_pydatetime(), extension_days=int(row.days),
-                      late_factor=float(row.late_factor), after_cutoff=bool(row.after_cutoff))
+    for (sid, m, sub_id, attempt, sha, submitted, due, days, factor, late), run in zip(
+            columns, chosen):
+        key = (sid, m)
+        common = dict(student_id=sid, slug=m, submission_id=int(sub_id), attempt=int(attempt),
+                      sha256=sha, submitted_at=submitted, due=due, extension_days=int(days),
+                      late_factor=float(factor), after_cutoff=bool(late))
         if run is None:
             out[key] = CountedResult(state=PENDING, **common)
             continue
