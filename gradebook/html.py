@@ -13,7 +13,8 @@ BASE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
        margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } .who { color: #555; margin-top: 0; }
-pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-family: ui-monospace, monospace; font-size: .9rem; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0;
+      font-family: ui-monospace, monospace; font-size: .9rem; }
 .note { color: #555; }
 """
 

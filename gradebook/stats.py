@@ -2,9 +2,9 @@
 
 Every number comes from the graded results that count (`gradebook.results`: the counted
 attempt's graded run with the overrides applied, as the feedback pages show it), hidden
-tests included; students whose counted attempt is still pending are not in the numbers. Plots are PNGs drawn with
-matplotlib's Agg canvas (no display, no global pyplot state); matplotlib is imported
-only when plots are written.
+tests included; students whose counted attempt is still pending are not in the numbers.
+Plots are PNGs drawn with matplotlib's Agg canvas (no display, no global pyplot state);
+matplotlib is imported only when plots are written.
 """
 
 from __future__ import annotations

@@ -231,7 +231,8 @@ def render_index(course: Course, slug: str, pages: list[tuple[WrittenQuestion, s
             w(f'<li><a href="{escape(file_name)}">{escape(question.grade_id)}</a> '
               f"({points(question.points)} points)</li>")
         w("</ul>")
-    w(f'<p>Scores: fill the points column of <a href="{escape(csv_name)}">{escape(csv_name)}</a> and '
+    w(f'<p>Scores: fill the points column of <a href="{escape(csv_name)}">'
+      f"{escape(csv_name)}</a> and "
       f"import it with <code>course scores import {escape(csv_name)} --component written "
       f"--slug {escape(slug)}</code>.</p>")
     w("</body></html>")
