@@ -113,7 +113,7 @@ def main() -> None:
         rows.append(("grade (sandboxed)", n, seconds))
 
         start = time.monotonic()
-        attempts, manual, extensions, ids = load_frames(engine)
+        attempts, manual, extensions, ids = load_frames(engine, course)
         table_df = final_grades(course, attempts, manual, extensions, ids)
         seconds = time.monotonic() - start
         rows.append(("aggregate (course final)", len(table_df), seconds))

@@ -34,7 +34,7 @@ Choices where the scheme is silent:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -96,28 +96,30 @@ def late_factors(course: Course, submitted_at: pd.Series, due: pd.Series) -> pd.
                      name="late_factor")
 
 
-def _extension_days(extensions: pd.DataFrame | None) -> pd.DataFrame:
-    """Σ extension days per (student_id, slug)."""
+def extension_days(extensions: pd.DataFrame | None) -> pd.DataFrame:
+    """Σ extension days per (student_id, slug): columns student_id, slug, days (int)."""
     ext = _frame(extensions, EXTENSION_COLUMNS, "extensions")
     ext = ext.assign(days=pd.to_numeric(ext["days"]).fillna(0).astype(np.int64))
     return ext.groupby(KEYS, as_index=False, sort=False)["days"].sum()
 
 
 def counted_attempts(course: Course, attempts: pd.DataFrame,
-                     extensions: pd.DataFrame | None = None) -> pd.DataFrame:
+                     extensions: pd.DataFrame | None = None,
+                     keep: Sequence[str] = ()) -> pd.DataFrame:
     """The counted attempt per (student, module) with its late factor.
 
     Returns one row per (student_id, slug) with any attempt on a configured module, sorted
     by student and slug, with columns student_id, slug, submitted_at (UTC), autograded, due
-    (UTC, moved by the extension), late_factor and after_cutoff (True when only attempts
-    after the cut-off exist: the last of them is shown and the factor is 0).
+    (UTC, moved by the extension), days (Σ extension days), late_factor and after_cutoff
+    (True when only attempts after the cut-off exist: the last of them is shown and the
+    factor is 0), then the `keep` columns of `attempts` (e.g. a submission id) as given.
     """
     slugs = [m.slug for m in course.modules]
-    att = _frame(attempts, ATTEMPT_COLUMNS, "attempts")
+    att = _frame(attempts, ATTEMPT_COLUMNS + tuple(keep), "attempts")
     att = att[att["slug"].isin(slugs)]
     att = att.assign(submitted_at=_utc_ns(att["submitted_at"]),
                      autograded=pd.to_numeric(att["autograded"]).astype(float))
-    att = att.merge(_extension_days(extensions), on=KEYS, how="left")
+    att = att.merge(extension_days(extensions), on=KEYS, how="left")
     att["days"] = att["days"].fillna(0).astype(np.int64)
 
     pairs = att[["slug", "days"]].drop_duplicates()
@@ -137,8 +139,8 @@ def counted_attempts(course: Course, attempts: pd.DataFrame,
     late_only = late_only[late_only["_merge"] == "left_only"].drop(columns="_merge")
 
     out = pd.concat([in_window, late_only], ignore_index=True)
-    columns = ["student_id", "slug", "submitted_at", "autograded", "due",
-               "late_factor", "after_cutoff"]
+    columns = ["student_id", "slug", "submitted_at", "autograded", "due", "days",
+               "late_factor", "after_cutoff", *keep]
     return out.sort_values(KEYS, kind="stable").reset_index(drop=True)[columns]
 
 

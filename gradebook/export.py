@@ -57,7 +57,7 @@ def _roster(engine: Engine) -> pd.DataFrame:
 
 def final_table(course: Course, engine: Engine) -> pd.DataFrame:
     """The final grades with name, email and lms_id first (index student_id)."""
-    attempts, manual, extensions, students = load_frames(engine)
+    attempts, manual, extensions, students = load_frames(engine, course)
     grades = final_grades(course, attempts, manual, extensions, students)
     return _roster(engine).join(grades, how="inner")
 

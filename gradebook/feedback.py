@@ -1,7 +1,9 @@
 """Student feedback pages and the module's "published" state.
 
-`course feedback SLUG` writes one self-contained HTML page per student from the newest
-grading run of the student's latest attempt; `course publish SLUG` marks a module's
+`course feedback SLUG` writes one self-contained HTML page per student with a submission,
+from the result that counts (`gradebook.results`: the counted attempt's graded run with
+the overrides applied; an overridden test says "regraded"). A student whose counted
+attempt is not graded yet gets a page saying so. `course publish SLUG` marks a module's
 results as published. Visibility follows docs/architecture.md, "The result format":
 
 - `visible` tests show name, points and message;
@@ -26,24 +28,23 @@ The published state lives in the `published_modules` table (gradebook.models).
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, ForeignKey, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from autograder.core.errors import UserError
 from autograder.plugin.results import section_items, split_load_error
 from autograder.core.student_text import clean, one_line, quoted_segments, student_block
 from gradebook.aggregate import due_datetime
-from gradebook.models import (Extension, GradingRun, Module, PublishedModule, Student,
-                              Submission)
+from gradebook.html import escape, page_head, points
+from gradebook.models import Module, PublishedModule, Student
+from gradebook.results import LAST_BEFORE_CUTOFF, AttemptPolicy, CountedResult, counted_results
 from gradebook.store import actor, audit
 
 
@@ -70,65 +71,20 @@ def is_published(engine: Engine, slug: str) -> bool:
         return session.get(PublishedModule, slug) is not None
 
 
-# --- the rows a page is built from ---------------------------------------------
-
-@dataclass(frozen=True)
-class LatestRun:
-    """One student's latest attempt at a module and the newest grading run of its content."""
-
-    student_id: str
-    attempt: int
-    sha256: str
-    run: GradingRun  # detached; its plain columns (result, score, ...) are loaded
-
-
-def latest_graded_runs(engine: Engine, slug: str) -> dict[str, LatestRun]:
-    """Student id -> latest attempt's newest grading run; students without one are left out.
-
-    The latest attempt is the highest attempt number. A content graded under several
-    suite versions counts with its newest run (by creation time, then id).
-    """
-    with Session(engine, expire_on_commit=False) as session:
-        subs = session.execute(select(Submission.student_id, Submission.attempt, Submission.sha256)
-                               .where(Submission.slug == slug)).all()
-        latest: dict[str, tuple[int, str]] = {}
-        for sid, attempt, sha in subs:
-            if sid not in latest or attempt > latest[sid][0]:
-                latest[sid] = (attempt, sha)
-        shas = {sha for _, sha in latest.values()}
-        newest: dict[str, GradingRun] = {}
-        if shas:
-            runs = session.scalars(select(GradingRun).where(GradingRun.slug == slug,
-                                                            GradingRun.sha256.in_(shas)))
-            for run in sorted(runs, key=lambda r: (_aware(r.created_at), r.id)):
-                newest[run.sha256] = run
-        session.expunge_all()
-    return {sid: LatestRun(sid, attempt, sha, newest[sha])
-            for sid, (attempt, sha) in sorted(latest.items()) if sha in newest}
-
-
-def _aware(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
-
+# --- rendering ------------------------------------------------------------------
 
 def module_due(course: Course, slug: str, extension_days: int = 0) -> datetime:
     """The due instant: due date (+ extension days, calendar days) at due_time, course zone."""
     return due_datetime(course, slug, extension_days).to_pydatetime()
 
 
-# --- rendering ------------------------------------------------------------------
-
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
-       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { margin-bottom: .2rem; } .who { color: #555; margin-top: 0; }
 .score { font-size: 1.4rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td.pts { white-space: nowrap; text-align: right; }
 tr.passed td.status { color: #17692b; } tr.failed td.status { color: #a31515; }
-pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-family: ui-monospace, monospace; font-size: .9rem; }
-.note { color: #555; } .aggregate td { font-style: italic; }
+.aggregate td { font-style: italic; }
 section { margin-top: 1.2rem; }
 .student-label { color: #6b5200; font-size: .8rem; font-style: italic; margin: .3rem 0 0; }
 pre.student-text { background: #fff8e1; border-left: 3px solid #d9a400; padding: .2rem .5rem; }
@@ -144,27 +100,16 @@ _SECTIONS = (
 )
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _pts(x: Any) -> str:
-    try:
-        return f"{float(x):g}"
-    except (TypeError, ValueError):
-        return "?"
-
-
 def _message_html(text: str) -> str:
     """A feedback text as HTML: the grader's lines in a <pre>, each quoted student block
     in a labelled <pre class="student-text">; all of it cleaned and escaped."""
     parts = []
     for student, segment in quoted_segments(text):
         if student:
-            parts.append(f'<p class="student-label">{_e(STUDENT_LABEL)}</p>'
-                         f'<pre class="student-text">{_e(clean(segment))}</pre>')
+            parts.append(f'<p class="student-label">{escape(STUDENT_LABEL)}</p>'
+                         f'<pre class="student-text">{escape(clean(segment))}</pre>')
         elif clean(segment):
-            parts.append(f"<pre>{_e(clean(segment))}</pre>")
+            parts.append(f"<pre>{escape(clean(segment))}</pre>")
     return "".join(parts)
 
 
@@ -173,7 +118,7 @@ def _item_html(key: str, item: str) -> str:
     student's code raised as student text; other items are one line of grader text."""
     label, detail = split_load_error(item) if key == "load_errors" else (None, item)
     if label is None:
-        return f"<pre>{_e(one_line(detail, 500))}</pre>"
+        return f"<pre>{escape(one_line(detail, 500))}</pre>"
     return _message_html(f"{one_line(label, 120)}:\n"
                          f"{student_block(detail, max_chars=500, max_lines=6)}")
 
@@ -225,16 +170,13 @@ def render_feedback(course: Course, student: Student | str, slug: str, result: d
     out: list[str] = []
     w = out.append
     title = f"{spec.title} — feedback"
-    w("<!DOCTYPE html>")
-    w('<html lang="en"><head><meta charset="utf-8">')
-    w('<meta name="viewport" content="width=device-width, initial-scale=1">')
-    w(f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>")
-    w(f"<h1>{_e(spec.title)}</h1>")
+    out.extend(page_head(title, _CSS))
+    w(f"<h1>{escape(spec.title)}</h1>")
     who = f"{name} ({sid})" if name else sid
     due_text = due.strftime("%Y-%m-%d %H:%M %Z")
-    w(f'<p class="who">{_e(course.name)} · {_e(who)} · due {_e(due_text)}</p>')
+    w(f'<p class="who">{escape(course.name)} · {escape(who)} · due {escape(due_text)}</p>')
     label = "Score so far" if withheld else "Score"
-    w(f'<p class="score">{label}: {_pts(score)} / {_pts(max_score)} points</p>')
+    w(f'<p class="score">{label}: {points(score)} / {points(max_score)} points</p>')
     if withheld:
         w('<p class="note">Tests that are not shown yet are not included in this score.</p>')
 
@@ -244,13 +186,15 @@ def render_feedback(course: Course, student: Student | str, slug: str, result: d
         status = str(test.get("status") or "")
         css = "passed" if status == "passed" else "failed"
         message = test.get("output") or ""
-        w(f'<tr class="{css}"><td>{_e(one_line(test.get("name", ""), 200))}</td>'
-          f'<td class="pts">{_pts(test.get("score"))} / {_pts(test.get("max_score"))}</td>'
-          f'<td class="status">{_e(status or "?")}</td>'
+        regraded = ' <span class="note">(regraded)</span>' if test.get("override") else ""
+        w(f'<tr class="{css}"><td>{escape(one_line(test.get("name", ""), 200))}</td>'
+          f'<td class="pts">{points(test.get("score"))} / {points(test.get("max_score"))}'
+          f"{regraded}</td>"
+          f'<td class="status">{escape(status or "?")}</td>'
           f"<td>{_message_html(message)}</td></tr>")
     if hidden_n:
-        w(f'<tr class="aggregate"><td colspan="4">hidden tests: {_pts(hidden_score)} / '
-          f"{_pts(hidden_max)} points</td></tr>")
+        w(f'<tr class="aggregate"><td colspan="4">hidden tests: {points(hidden_score)} / '
+          f"{points(hidden_max)} points</td></tr>")
     w("</tbody></table>")
     if withheld_due:
         n = len(withheld_due)
@@ -265,9 +209,9 @@ def render_feedback(course: Course, student: Student | str, slug: str, result: d
         items = section_items(extra.get(key))
         if not items:
             continue
-        w(f"<section><h2>{_e(heading)}</h2>")
+        w(f"<section><h2>{escape(heading)}</h2>")
         if explanation:
-            w(f'<p class="note">{_e(explanation)}</p>')
+            w(f'<p class="note">{escape(explanation)}</p>')
         w("<ul>" + "".join(f"<li>{_item_html(key, item)}</li>" for item in items)
           + "</ul></section>")
     if extra.get("timed_out"):
@@ -287,35 +231,71 @@ def _file_name(student_id: str) -> str:
     return f"{name if name.strip('.') else '_'}.html"
 
 
-def _extension_days(engine: Engine, slug: str, students: Iterable[str]) -> dict[str, int]:
-    wanted = set(students)
-    with Session(engine) as session:
-        rows = session.execute(select(Extension.student_id, func.sum(Extension.days))
-                               .where(Extension.slug == slug).group_by(Extension.student_id)).all()
-    return {sid: int(days or 0) for sid, days in rows if sid in wanted}
+def render_pending(course: Course, student: Student | str, slug: str,
+                   counted: CountedResult) -> str:
+    """The page for a student whose counted attempt is collected but not graded yet."""
+    spec = course.module(slug)
+    sid, name = _student_label(student)
+    due = module_due(course, slug, counted.extension_days)
+    submitted = counted.submitted_at.astimezone(course.tz).strftime("%Y-%m-%d %H:%M %Z")
+    out = page_head(f"{spec.title} — feedback", _CSS)
+    w = out.append
+    w(f"<h1>{escape(spec.title)}</h1>")
+    who = f"{name} ({sid})" if name else sid
+    w(f'<p class="who">{escape(course.name)} · {escape(who)} · due '
+      f'{escape(due.strftime("%Y-%m-%d %H:%M %Z"))}</p>')
+    w('<p class="score">Being graded</p>')
+    w(f"<p>Your submission of {escape(submitted)} (attempt {counted.attempt}) is the one "
+      f"that counts, and it is being graded. Its feedback will appear on this page once "
+      f"grading is done.</p>")
+    w("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class FeedbackPages:
+    """The pages one `write_feedback` wrote: with results, and saying "being graded"."""
+
+    graded: list[Path]
+    pending: list[Path]
+
+
+def _write(path: Path, page: str) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def write_feedback(course: Course, engine: Engine, slug: str, out_dir: Path,
-                   now: datetime | None = None) -> list[Path]:
-    """Write `<student_id>.html` for every student whose latest attempt has been graded."""
+                   now: datetime | None = None,
+                   policy: AttemptPolicy = LAST_BEFORE_CUTOFF) -> FeedbackPages:
+    """Write `<student_id>.html` for every student with a submission of the module.
+
+    The page shows the result that counts under `policy`; while the counted attempt is
+    not graded yet, it says that the attempt is being graded. Students without a
+    submission get no page.
+    """
     course.module(slug)
     now = now or datetime.now(timezone.utc)
     published = is_published(engine, slug)
-    latest = latest_graded_runs(engine, slug)
-    extensions = _extension_days(engine, slug, latest)
+    counted = {sid: r for (sid, _), r in counted_results(course, engine, slug,
+                                                          policy=policy).items()}
     with Session(engine) as session:
         students = {s.id: s for s in session.scalars(select(Student).where(
-            Student.id.in_(list(latest))))}
+            Student.id.in_(list(counted))))}
         session.expunge_all()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for sid, row in latest.items():
-        page = render_feedback(course, students.get(sid, sid), slug, row.run.result, now,
-                               published, extensions.get(sid, 0))
+    graded: list[Path] = []
+    pending: list[Path] = []
+    for sid, result in counted.items():
+        student = students.get(sid, sid)
         path = out_dir / _file_name(sid)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
-    return written
+        if result.graded:
+            graded.append(_write(path, render_feedback(
+                course, student, slug, dict(result.result or {}), now, published,
+                result.extension_days)))
+        else:
+            pending.append(_write(path, render_pending(course, student, slug, result)))
+    return FeedbackPages(graded, pending)

@@ -28,11 +28,11 @@ Choices where the scheme is silent:
   reads the newest one).
 - Points may use a decimal comma ("1,5"); a file whose header is separated by ";" (as
   spreadsheet programs in German locales write it) is read with that separator.
-- Overrides are relative to the student's latest graded attempt: the latest attempt (by
-  attempt number) whose notebook has a graded run, and of its runs the newest. An
-  override sets a test's points; the delta is (override points - that test's score) in
-  that run, with the override clamped to the test's current max_score. Overrides of tests
-  that the current run does not have (the suite changed) are ignored.
+- Overrides apply to the result that counts (`gradebook.results`): the counted
+  attempt's newest graded run. An override sets a test's points; the delta is (override
+  points - that test's score) in that run, with the override clamped to the test's
+  current max_score. Overrides of tests that the run does not have (the suite changed)
+  are not applied. `override` refuses while the counted attempt is not graded yet.
 - Several extensions of one (student, module) add up (as the aggregation sums them).
 """
 
@@ -41,17 +41,19 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from autograder.core.errors import UserError
-from gradebook.models import (Extension, GradingRun, ManualScore, Module, Override, Student,
-                              Submission)
 from gradebook.csv_input import read_csv
+from gradebook.models import Extension, ManualScore, Module, Override, Student
+from gradebook.results import CountedResult, counted_result, counted_results
 from gradebook.store import audit
 
 PER_MODULE = ("written", "module_report")
@@ -268,83 +270,61 @@ def _require_student(session: Session, student: str) -> None:
                         f"with `course roster import`")
 
 
-def _latest_graded_run(session: Session, student: str, slug: str) -> GradingRun | None:
-    """The newest run of the student's latest attempt that has a graded run."""
-    return session.scalars(
-        select(GradingRun)
-        .join(Submission, (Submission.slug == GradingRun.slug)
-              & (Submission.sha256 == GradingRun.sha256))
-        .where(Submission.student_id == student, Submission.slug == slug,
-               GradingRun.status == "graded")
-        .order_by(Submission.attempt.desc(), GradingRun.created_at.desc(), GradingRun.id.desc())
-        .limit(1)).first()
+def _counted_tests(course: Course, engine: Engine, student: str, slug: str
+                   ) -> tuple[CountedResult, dict[str, Mapping[str, Any]]]:
+    """The student's counted result of the module (graded) and its tests by name.
+
+    UserError when the student has no submission or the counted attempt is not graded yet.
+    """
+    result = counted_result(course, engine, student, slug)
+    if result is None:
+        raise UserError(f"student {student} has no graded submission for module {slug!r}; "
+                        f"collect and grade it first (`course collect`, `course grade`)")
+    if not result.graded:
+        raise UserError(f"student {student}'s counted attempt {result.attempt} of module "
+                        f"{slug} is not graded yet; run `course grade {slug}` first")
+    return result, {t["name"]: t for t in result.tests if "name" in t}
 
 
-def _tests(run: GradingRun) -> dict[str, dict]:
-    return {t["name"]: t for t in (run.result or {}).get("tests", []) if "name" in t}
+def override(engine: Engine, course: Course, student: str, slug: str, test_name: str,
+             points: float, reason: str) -> None:
+    """Set one test's points for one student's module (a regrade), with an audit entry.
 
-
-def override(engine: Engine, student: str, slug: str, test_name: str, points: float,
-             reason: str) -> None:
-    """Set one test's points for one student's module (a regrade), with an audit entry."""
+    The test must be one of the counted result's run (`gradebook.results`); the audit
+    entry names that run.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise UserError("an override needs a reason (--reason); it is kept in the audit log")
-    with Session(engine) as session, session.begin():
+    with Session(engine) as session:
         _require_student(session, student)
-        run = _latest_graded_run(session, student, slug)
-        if run is None:
-            raise UserError(f"student {student} has no graded submission for module {slug!r}; "
-                            f"collect and grade it first (`course collect`, `course grade`)")
-        tests = _tests(run)
-        if test_name not in tests:
-            raise UserError(f"module {slug} has no test {test_name!r} in {student}'s latest "
-                            f"result; tests: {', '.join(tests) or '(none)'}")
-        maximum = float(tests[test_name].get("max_score", 0.0))
-        if not (isinstance(points, (int, float)) and math.isfinite(points)) \
-                or not 0 <= points <= maximum:
-            raise UserError(f"points {points:g} for {test_name} must be between 0 and its "
-                            f"max_score {maximum:g}")
-        previous = session.scalars(
-            select(Override).where(Override.student_id == student, Override.slug == slug,
-                                   Override.test_name == test_name)
-            .order_by(Override.id.desc()).limit(1)).first()
-        old = previous.points if previous is not None else float(tests[test_name].get("score", 0.0))
+    result, tests = _counted_tests(course, engine, student, slug)
+    if test_name not in tests:
+        raise UserError(f"module {slug} has no test {test_name!r} in {student}'s counted "
+                        f"result (attempt {result.attempt}); tests: "
+                        f"{', '.join(tests) or '(none)'}")
+    maximum = float(tests[test_name].get("max_score", 0.0))
+    if not (isinstance(points, (int, float)) and math.isfinite(points)) \
+            or not 0 <= points <= maximum:
+        raise UserError(f"points {points:g} for {test_name} must be between 0 and its "
+                        f"max_score {maximum:g}")
+    old = float(tests[test_name].get("score", 0.0))  # the newest override, if any, applied
+    with Session(engine) as session, session.begin():
         session.add(Override(student_id=student, slug=slug, test_name=test_name,
                              points=float(points), reason=reason))
         audit(session, "override", f"student {student} / {slug}", test=test_name,
               old_points=old, new_points=float(points), max_score=maximum, reason=reason,
-              grading_run=run.id)
+              grading_run=result.run_id)
 
 
-def apply_overrides(engine: Engine) -> dict[tuple[str, str], float]:
-    """Autograded points to add per (student_id, slug), implied by the newest overrides.
+def apply_overrides(engine: Engine, course: Course) -> dict[tuple[str, str], float]:
+    """Autograded points the overrides add per (student_id, slug), in the counted results.
 
-    For each (student, module, test) the newest override replaces that test's score in
-    the student's latest graded attempt; the result is the sum of (override - score) over
-    the module's overridden tests. Pairs without a graded attempt are left out.
+    Pairs whose counted result is pending or has no applied override are left out.
     """
-    with Session(engine) as session:
-        newest: dict[tuple[str, str, str], float] = {}
-        for o in session.scalars(select(Override).order_by(Override.id)):
-            newest[(o.student_id, o.slug, o.test_name)] = o.points
-        by_pair: dict[tuple[str, str], list[tuple[str, float]]] = {}
-        for (sid, slug, test), pts in newest.items():
-            by_pair.setdefault((sid, slug), []).append((test, pts))
-        deltas: dict[tuple[str, str], float] = {}
-        for (sid, slug), items in sorted(by_pair.items()):
-            run = _latest_graded_run(session, sid, slug)
-            if run is None:
-                continue
-            tests = _tests(run)
-            delta = 0.0
-            for test, pts in items:
-                if test not in tests:
-                    continue  # the suite changed: the test is gone
-                maximum = float(tests[test].get("max_score", pts))
-                delta += min(max(pts, 0.0), maximum) - float(tests[test].get("score", 0.0))
-            deltas[(sid, slug)] = delta
-    return deltas
+    return {key: result.override_delta
+            for key, result in counted_results(course, engine, with_tests=False).items()
+            if result.overrides}
 
 
 # --- extensions -----------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Statistics of one module for staff: per-test pass rates, score distribution, plots.
 
-Every number comes from the newest grading run of each student's latest attempt (the
-same rows the feedback pages use), hidden tests included. Plots are PNGs drawn with
-matplotlib's Agg canvas (no display, no global pyplot state); matplotlib is imported
-only when plots are written.
+Every number comes from the graded results that count (`gradebook.results`: the counted
+attempt's graded run with the overrides applied, as the feedback pages show it), hidden
+tests included; students whose counted attempt is still pending are not in the numbers.
+Plots are PNGs drawn with matplotlib's Agg canvas (no display, no global pyplot state);
+matplotlib is imported only when plots are written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 
 from autograder.config import Course
 from autograder.core.errors import UserError
-from gradebook.feedback import latest_graded_runs
+from gradebook.results import LAST_BEFORE_CUTOFF, AttemptPolicy, counted_results
 
 PER_TEST_COLUMNS = ["test", "pass_rate", "mean_points", "max_points"]
 
@@ -43,11 +44,13 @@ def per_test_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
     return out[PER_TEST_COLUMNS]
 
 
-def module_stats(engine: Engine, slug: str) -> tuple[pd.DataFrame, pd.Series]:
+def module_stats(course: Course, engine: Engine, slug: str,
+                 policy: AttemptPolicy = LAST_BEFORE_CUTOFF) -> tuple[pd.DataFrame, pd.Series]:
     """(per-test frame [test, pass_rate, mean_points, max_points], scores by student id)."""
-    latest = latest_graded_runs(engine, slug)
-    per_test = per_test_frame([row.run.result for row in latest.values()])
-    scores = pd.Series({sid: float(row.run.score) for sid, row in latest.items()},
+    graded = {sid: r for (sid, _), r in counted_results(course, engine, slug,
+                                                         policy=policy).items() if r.graded}
+    per_test = per_test_frame([dict(r.result or {}) for r in graded.values()])
+    scores = pd.Series({sid: float(r.score) for sid, r in graded.items()},
                        dtype=float, name="score")
     scores.index.name = "student_id"
     return per_test, scores
@@ -89,7 +92,7 @@ def write_plots(course: Course, engine: Engine, slug: str, out_dir: Path) -> lis
     spec = course.module(slug)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    per_test, scores = module_stats(engine, slug)
+    per_test, scores = module_stats(course, engine, slug)
     written: list[Path] = []
 
     if not scores.empty:
@@ -121,7 +124,7 @@ def write_plots(course: Course, engine: Engine, slug: str, out_dir: Path) -> lis
             ax.text(min(rate + 1, 90), yi, f"{rate:.0f}%", va="center", fontsize=8)
         written.append(_save(fig, out_dir / f"{slug}_pass_rates.png"))
 
-    attempts, manual, extensions, students = load_frames(engine)
+    attempts, manual, extensions, students = load_frames(engine, course)
     if students:
         grades = final_grades(course, attempts, manual, extensions, students)
         has_grade = grades["grade"].notna().any()

@@ -35,7 +35,6 @@ Choices where the brief is silent:
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from autograder.layout import module_layout
 from autograder.core.notebook_io import (NotebookError, NotebookNode, is_written_answer, nbgrader_meta,
                                    parse_notebook)
 from autograder.core.student_text import clean
+from gradebook.html import escape, page_head, points
 from gradebook.models import Blob, Student, Submission
 from gradebook.scores import default_max
 
@@ -175,12 +175,8 @@ def student_answers(engine: Engine, slug: str, grade_ids: list[str]
 # --- rendering ----------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
-       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { margin-bottom: .2rem; } .who { color: #555; margin-top: 0; }
-pre { white-space: pre-wrap; margin: 0; font-family: ui-monospace, monospace; font-size: .9rem;
-      background: #f7f7f7; padding: .5rem .7rem; border-radius: 4px; }
-.question pre { background: #eef3fb; } .note { color: #555; }
+pre { background: #f7f7f7; padding: .5rem .7rem; border-radius: 4px; }
+.question pre { background: #eef3fb; }
 details { margin: 1rem 0; } summary { cursor: pointer; font-weight: 600; }
 section.answer { border-top: 1px solid #ccc; margin-top: 1rem; padding-top: .5rem; }
 section.answer h3 { margin: .2rem 0 .4rem; font-size: 1rem; }
@@ -188,43 +184,29 @@ section.answer h3 { margin: .2rem 0 .4rem; font-size: 1rem; }
 """
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _pts(x: float) -> str:
-    return f"{float(x):g}"
-
-
-def _head(title: str) -> list[str]:
-    return ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"]
-
-
 def render_question(course: Course, slug: str, question: WrittenQuestion,
                     answers: list[StudentAnswer]) -> str:
     """One self-contained HTML page: a question, its model answer and every student's answer."""
     spec = course.module(slug)
-    out = _head(f"{spec.title} — {question.grade_id}")
+    out = page_head(f"{spec.title} — {question.grade_id}", _CSS)
     w = out.append
-    w(f"<h1>{_e(question.grade_id)}</h1>")
-    w(f'<p class="who">{_e(course.name)} · {_e(spec.title)} · {_pts(question.points)} '
+    w(f"<h1>{escape(question.grade_id)}</h1>")
+    w(f'<p class="who">{escape(course.name)} · {escape(spec.title)} · {points(question.points)} '
       f'point{"" if question.points == 1 else "s"} · {len(answers)} submission(s) · '
       f'<a href="index.html">all questions</a></p>')
     w('<section class="question"><h2>Question</h2>')
-    w(f"<pre>{_e(question.question or '(no question text)')}</pre></section>")
+    w(f"<pre>{escape(question.question or '(no question text)')}</pre></section>")
     w("<details><summary>Model answer</summary>")
-    w(f"<pre>{_e(question.model_answer)}</pre></details>")
+    w(f"<pre>{escape(question.model_answer)}</pre></details>")
     w("<h2>Answers</h2>")
     if not answers:
         w('<p class="note">No submissions yet.</p>')
     for ans in answers:
         who = f"{ans.student_id} — {ans.name}" if ans.name else ans.student_id
         css = "answer missing" if ans.answer == NO_ANSWER else "answer"
-        w(f'<section class="{css}" id="{_e(_SAFE.sub("_", ans.student_id))}">'
-          f"<h3>{_e(who)} <span class=\"note\">(attempt {ans.attempt})</span></h3>"
-          f"<pre>{_e(clean(ans.answer))}</pre></section>")
+        w(f'<section class="{css}" id="{escape(_SAFE.sub("_", ans.student_id))}">'
+          f"<h3>{escape(who)} <span class=\"note\">(attempt {ans.attempt})</span></h3>"
+          f"<pre>{escape(clean(ans.answer))}</pre></section>")
     w("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -232,12 +214,12 @@ def render_question(course: Course, slug: str, question: WrittenQuestion,
 def render_index(course: Course, slug: str, pages: list[tuple[WrittenQuestion, str]],
                  csv_name: str) -> str:
     spec = course.module(slug)
-    out = _head(f"{spec.title} — written questions")
+    out = page_head(f"{spec.title} — written questions", _CSS)
     w = out.append
-    w(f"<h1>{_e(spec.title)}: written questions</h1>")
+    w(f"<h1>{escape(spec.title)}: written questions</h1>")
     total = sum(q.points for q, _ in pages)
-    w(f'<p class="who">{_e(course.name)} · {len(pages)} question(s) · {_pts(total)} points '
-      f"in the master · written_points = {_pts(spec.written_points)} in the config</p>")
+    w(f'<p class="who">{escape(course.name)} · {len(pages)} question(s) · {points(total)} points '
+      f"in the master · written_points = {points(spec.written_points)} in the config</p>")
     if pages and abs(total - float(spec.written_points)) > 1e-9:
         w('<p class="note">The points of the questions do not add up to the module\'s '
           "written_points; the scores file uses written_points.</p>")
@@ -246,12 +228,13 @@ def render_index(course: Course, slug: str, pages: list[tuple[WrittenQuestion, s
     else:
         w("<ul>")
         for question, file_name in pages:
-            w(f'<li><a href="{_e(file_name)}">{_e(question.grade_id)}</a> '
-              f"({_pts(question.points)} points)</li>")
+            w(f'<li><a href="{escape(file_name)}">{escape(question.grade_id)}</a> '
+              f"({points(question.points)} points)</li>")
         w("</ul>")
-    w(f'<p>Scores: fill the points column of <a href="{_e(csv_name)}">{_e(csv_name)}</a> and '
-      f"import it with <code>course scores import {_e(csv_name)} --component written "
-      f"--slug {_e(slug)}</code>.</p>")
+    w(f'<p>Scores: fill the points column of <a href="{escape(csv_name)}">'
+      f"{escape(csv_name)}</a> and "
+      f"import it with <code>course scores import {escape(csv_name)} --component written "
+      f"--slug {escape(slug)}</code>.</p>")
     w("</body></html>")
     return "\n".join(out) + "\n"
 

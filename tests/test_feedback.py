@@ -19,9 +19,9 @@ from autograder.course_loader import load_course
 from autograder.core.errors import UserError
 from app.grading import grade_batch
 from gradebook.collect import collect
-from gradebook.feedback import (is_published, latest_graded_runs, module_due, publish,
-                                render_feedback, write_feedback)
+from gradebook.feedback import is_published, module_due, publish, render_feedback, write_feedback
 from gradebook.models import AuditEntry, Blob, GradingRun, Student, Submission
+from gradebook.results import counted_results
 from gradebook.roster import import_roster
 from gradebook.stats import module_stats, per_test_frame, write_plots
 from gradebook.store import open_gradebook
@@ -68,8 +68,8 @@ def graded(tmp_path_factory):
     return course, engine
 
 
-def _result_of(engine, student_id: str) -> dict:
-    return copy.deepcopy(latest_graded_runs(engine, "tiny")[student_id].run.result)
+def _result_of(course, engine, student_id: str) -> dict:
+    return copy.deepcopy(dict(counted_results(course, engine, "tiny")[(student_id, "tiny")].result))
 
 
 def test_due_instant_is_due_time_in_the_course_zone(graded):
@@ -82,7 +82,7 @@ def test_due_instant_is_due_time_in_the_course_zone(graded):
 def test_pages_show_visible_tests_and_only_an_aggregate_of_hidden_ones(graded, tmp_path):
     course, engine = graded
     paths = write_feedback(course, engine, "tiny", tmp_path / "fb",
-                           now=datetime(2026, 10, 15, tzinfo=UTC))
+                           now=datetime(2026, 10, 15, tzinfo=UTC)).graded
     assert sorted(p.name for p in paths) == ["s1.html", "s2.html"]  # s3 has no submission
     good = (tmp_path / "fb" / "s1.html").read_text()
     bad = (tmp_path / "fb" / "s2.html").read_text()
@@ -105,7 +105,7 @@ def test_pages_show_visible_tests_and_only_an_aggregate_of_hidden_ones(graded, t
 
 def test_after_due_date_tests_appear_once_the_due_time_has_passed(graded):
     course, engine = graded
-    result = _result_of(engine, "s2")
+    result = _result_of(course, engine, "s2")
     for test in result["tests"]:
         if test["name"] == "test_counter_mean":
             test["visibility"] = "after_due_date"
@@ -133,7 +133,7 @@ def test_after_due_date_tests_appear_once_the_due_time_has_passed(graded):
 
 def test_after_published_tests_appear_only_when_published(graded):
     course, engine = graded
-    result = _result_of(engine, "s2")
+    result = _result_of(course, engine, "s2")
     for test in result["tests"]:
         if test["name"] == "test_softmax_rows_sum_to_one":
             test["visibility"] = "after_published"
@@ -149,7 +149,7 @@ def test_after_published_tests_appear_only_when_published(graded):
 
 def test_everything_from_the_result_is_escaped(graded):
     course, engine = graded
-    result = _result_of(engine, "s2")
+    result = _result_of(course, engine, "s2")
     result["tests"][0]["output"] = "expected <script>alert('x')</script> & more"
     result["tests"][0]["name"] = "test_<b>bold</b>"
     result["extra_data"]["load_errors"] = ["cell 'a': <img src=x onerror=alert(1)>"]
@@ -218,8 +218,8 @@ def handmade(tiny_course):
 
 
 def test_stats_use_the_latest_run_of_each_latest_attempt(handmade):
-    _, engine = handmade
-    per_test, scores = module_stats(engine, "tiny")
+    course, engine = handmade
+    per_test, scores = module_stats(course, engine, "tiny")
     assert list(per_test.columns) == ["test", "pass_rate", "mean_points", "max_points"]
     assert list(per_test["test"]) == ["test_alpha", "test_beta", "test_gamma_published"]
     assert per_test["pass_rate"].tolist() == pytest.approx([1.0, 0.5, 0.0])
@@ -257,7 +257,7 @@ def test_publish_is_durable_idempotent_and_audited(handmade, tmp_path):
     with Session(reopened) as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "publish")).all()
         assert [e.entity for e in entries] == ["module tiny"]
-    paths = write_feedback(course, reopened, "tiny", tmp_path / "after", now=now)
+    paths = write_feedback(course, reopened, "tiny", tmp_path / "after", now=now).graded
     assert sorted(p.name for p in paths) == ["a.html", "b.html"]  # c is ungraded, d absent
     after = (tmp_path / "after" / "a.html").read_text()
     assert "test_gamma_published" in after and "Score: 5 / 10 points" in after

@@ -231,7 +231,7 @@ def test_roster_collect_and_manual_score_round_trip(pg_url, tiny_course):
             assert session.get(Blob, sub.sha256).content == second
             audit = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).first()
             assert audit.action == "roster_import" and audit.detail["added"] == 4
-        _, manual, _, students = load_frames(engine)
+        _, manual, _, students = load_frames(engine, course)
         assert students == ["s1", "s2", "s3", "s4"]
         assert manual.to_dict("records") == [{"student_id": "s4", "component": "written",
                                               "slug": "tiny", "points": 1.5, "max_points": 2.0}]
@@ -291,7 +291,7 @@ def test_final_grades_on_postgres_equal_sqlite(pg_url, tiny_course):
         engine = open_gradebook(course)
         try:
             populate(course, engine, roster)
-            attempts, manual, extensions, students = load_frames(engine)
+            attempts, manual, extensions, students = load_frames(engine, course)
             tables[label] = final_grades(course, attempts, manual, extensions, students)
         finally:
             engine.dispose()

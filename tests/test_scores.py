@@ -125,7 +125,7 @@ def test_import_stores_scores_and_audits_only_changes(book, tiny_course):
 
     from gradebook.frames import load_frames
 
-    _, manual, _, _ = load_frames(engine)  # the aggregation reads the newest score
+    _, manual, _, _ = load_frames(engine, course)  # the aggregation reads the newest score
     assert dict(zip(manual["student_id"], manual["points"])) == {"s1": 1.5, "s2": 1.0}
 
 
@@ -195,13 +195,13 @@ def test_import_of_a_missing_file(book, tiny_course):
 # --- overrides -------------------------------------------------------------------------
 def test_override_records_and_changes_the_module_delta(graded):
     course, engine = graded
-    assert apply_overrides(engine) == {}
+    assert apply_overrides(engine, course) == {}
     audits = _count(engine, AuditEntry.id)
-    override(engine, "s1", "tiny", "test_counter_mean", 3, "partial credit after regrade")
-    assert apply_overrides(engine) == {("s1", "tiny"): -3.0}
-    override(engine, "s1", "tiny", "test_counter_mean", 4.5, "second look")  # the newest counts
-    override(engine, "s1", "tiny", "test_softmax_stable", 1, "hard-coded output")
-    assert apply_overrides(engine) == {("s1", "tiny"): pytest.approx(-1.5 - 1.0)}
+    override(engine, course, "s1", "tiny", "test_counter_mean", 3, "partial credit after regrade")
+    assert apply_overrides(engine, course) == {("s1", "tiny"): -3.0}
+    override(engine, course, "s1", "tiny", "test_counter_mean", 4.5, "second look")  # the newest counts
+    override(engine, course, "s1", "tiny", "test_softmax_stable", 1, "hard-coded output")
+    assert apply_overrides(engine, course) == {("s1", "tiny"): pytest.approx(-1.5 - 1.0)}
     with Session(engine) as session:
         assert session.scalar(select(func.count(Override.id))) == 3
         entries = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "override")
@@ -228,7 +228,7 @@ def test_override_validation_writes_nothing(graded, student, slug, test, points,
     course, engine = graded
     audits = _count(engine, AuditEntry.id)
     with pytest.raises(UserError, match=fragment.replace("(", r"\(")) as info:
-        override(engine, student, slug, test, points, reason)
+        override(engine, course, student, slug, test, points, reason)
     assert "\n" not in str(info.value)
     assert _count(engine, Override.id) == 0 and _count(engine, AuditEntry.id) == audits
 
@@ -312,7 +312,7 @@ def test_cli_override_and_extend(graded, tiny_course, cli):
     result = cli(config, "override", "s1", "tiny", "test_counter_mean", "--points", "5",
                  "--reason", "regrade")
     assert result.exit_code == 0, result.output
-    assert apply_overrides(engine) == {("s1", "tiny"): -1.0}
+    assert apply_overrides(engine, course) == {("s1", "tiny"): -1.0}
     result = cli(config, "override", "s1", "tiny", "test_counter_mean", "--points", "9",
                  "--reason", "x")
     assert result.exit_code == 2 and "max_score 6" in result.output

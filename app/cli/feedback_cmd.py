@@ -16,7 +16,7 @@ def feedback_command(ctx: typer.Context,
                      out: Path = typer.Option(Path("feedback"), "--out",
                                               help="folder for the <student_id>.html pages")
                      ) -> None:
-    """Write one HTML feedback page per student with a graded latest submission."""
+    """Write one HTML feedback page per student with a submission (pending ones say so)."""
     from gradebook.feedback import is_published, write_feedback
     from gradebook.store import open_gradebook
 
@@ -24,10 +24,11 @@ def feedback_command(ctx: typer.Context,
         course = course_from(ctx)
         course.module(slug)
         engine = open_gradebook(course)
-        paths = write_feedback(course, engine, slug, out)
+        pages = write_feedback(course, engine, slug, out)
         state = "published" if is_published(engine, slug) else "not published"
-        console.print(f"{slug}: {len(paths)} feedback page(s) written to {out} "
-                      f"(module {state})")
+        console.print(f"{slug}: {len(pages.graded)} feedback page(s) and "
+                      f"{len(pages.pending)} pending page(s) (attempt not graded yet) written "
+                      f"to {out} (module {state})")
 
 
 def publish_command(ctx: typer.Context,
@@ -57,7 +58,7 @@ def stats_command(ctx: typer.Context,
         course = course_from(ctx)
         spec = course.module(slug)
         engine = open_gradebook(course)
-        per_test, scores = module_stats(engine, slug)
+        per_test, scores = module_stats(course, engine, slug)
         if scores.empty:
             console.print(f"{slug}: no graded submissions yet (run `course grade {slug}`)")
         else:

@@ -21,7 +21,7 @@ def final_command(ctx: typer.Context,
 
     with user_errors():
         course = course_from(ctx)
-        attempts, manual, extensions, students = load_frames(open_gradebook(course))
+        attempts, manual, extensions, students = load_frames(open_gradebook(course), course)
         table_df = final_grades(course, attempts, manual, extensions, students, scale=scale)
         table = Table(title=f"{course.name}: final grades ({len(students)} students)")
         table.add_column("student")

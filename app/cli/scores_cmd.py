@@ -68,7 +68,7 @@ def override_command(ctx: typer.Context,
     with user_errors():
         course = course_from(ctx)
         course.module(slug)
-        override(open_gradebook(course), student, slug, test, points, reason)
+        override(open_gradebook(course), course, student, slug, test, points, reason)
         console.print(f"{student} / {slug}: {test} set to {points:g} points")
 
 
