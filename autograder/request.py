@@ -43,7 +43,7 @@ class GradeRequest:
     startup_grace_s: float = 30.0  # interpreter + torch import, on top of the wall limit
     # intra-op threads of the grading process and its worker. 1 by default: torch's
     # threads busy-wait, and on a loaded machine (parallel gradings, a TA's other work) two
-    # threads per process made the transformer suite 20x slower and hit time limits;
+    # threads per process make the transformer suite about 20x slower, past its time limits;
     # on an idle 2-core machine 1 thread costs about 20% (9.5 s -> 11.5 s). None: library default.
     threads: int | None = 1
 
