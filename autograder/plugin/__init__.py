@@ -27,9 +27,9 @@ from typing import Any, Generator
 import pytest
 
 from autograder import __version__, trusted_limits
-from autograder.core.errors import GraderError, StudentError
+from autograder.core.errors import CallTimeout, GraderError, StudentError
 from autograder.core.markers import MARKERS
-from autograder.plugin.messages import CallTimeout, failure_message
+from autograder.plugin.messages import failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
 from autograder.config import SandboxLimits
 from autograder.plugin.source import SourceLoader
