@@ -58,3 +58,25 @@ def test_engine_and_gradebook_contracts_name_the_application():
     assert contracts["the engine never imports the gradebook or the application"][
         "forbidden_modules"] == ["gradebook", "app"]
     assert contracts["the gradebook never imports the application"]["forbidden_modules"] == ["app"]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Full names of every absolute import in a file (lazy ones included)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_grading_layers_put_the_plugin_over_the_worker_over_the_core():
+    layers = _contracts()["grading layers: the plugin over the worker over the sandbox over "
+                          "the core"]["layers"]
+    assert layers.index("autograder.plugin") < layers.index("autograder.worker") < \
+        layers.index("autograder.core") == len(layers) - 1
+    for path in sorted((REPO / "autograder" / "worker").glob("*.py")):
+        upward = {m for m in _imported_modules(path) if m.startswith("autograder.plugin")}
+        assert not upward, f"worker/{path.name} imports {sorted(upward)}: the plugin uses " \
+                           f"the worker, never the other way round"
