@@ -13,8 +13,12 @@ of every message is the grader's, and student text never starts a line of its ow
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .errors import EXIT, CallTimeout, StudentCodeError, StudentError
 from .student_text import one_line, student_block
+
+Locate = Callable[[str, int], "str | None"]  # (file, line) -> "cell 'x', line n" or None
 
 
 def failure_text(exc: BaseException, frame_location: str | None) -> str:
@@ -41,6 +45,20 @@ def failure_text(exc: BaseException, frame_location: str | None) -> str:
     if isinstance(exc, AssertionError):
         return assertion_text(exc)
     return student_exception_text(exc, where)
+
+
+def traceback_location(exc: BaseException, locate: Locate) -> str | None:
+    """Where the innermost entry of `exc`'s traceback that `locate` places in the student's
+    cells is, as "cell 'x', line n"; None where no entry is theirs. Every entry counts,
+    those a frame hides from pytest's report (`__tracebackhide__`) too."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        line = tb.tb_lineno
+        if line is not None:
+            found = locate(tb.tb_frame.f_code.co_filename, line) or found
+        tb = tb.tb_next
+    return found
 
 
 def assertion_text(exc: AssertionError) -> str:
