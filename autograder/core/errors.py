@@ -58,7 +58,7 @@ class StudentCodeError(Exception):
     message: str = ""
     location: str | None = None
     kind: Kind = RAISED
-    from_student = True  # the plugin's out-of-memory check reads it: this is not ours
+    from_student = True  # the plugin tells a MemoryError of the worker from its own by it
 
 
 _STUDENT_TYPES: dict[type[Exception], type[StudentCodeError]] = {}

@@ -19,7 +19,6 @@ start at all, before any student code ran, is a grader error (the machine's faul
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import inspect
 import json
