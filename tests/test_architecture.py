@@ -103,3 +103,50 @@ def test_dependencies_are_used_through_their_public_modules():
                         or name == "execnet":
                     found.append(f"{path.relative_to(REPO)}: {name}")
     assert found == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Full names of every absolute import in a file (lazy ones included)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_grading_layers_put_the_plugin_over_the_worker_over_the_core():
+    layers = _contracts()["grading layers: the plugin over the worker over the sandbox over "
+                          "the core"]["layers"]
+    assert layers.index("autograder.plugin") < layers.index("autograder.worker") < \
+        layers.index("autograder.core") == len(layers) - 1
+    for path in sorted((REPO / "autograder" / "worker").glob("*.py")):
+        upward = {m for m in _imported_modules(path) if m.startswith("autograder.plugin")}
+        assert not upward, f"worker/{path.name} imports {sorted(upward)}: the plugin uses " \
+                           f"the worker, never the other way round"
+
+
+def test_the_plugin_tells_student_exceptions_by_type_not_by_name_or_text():
+    """Student exceptions are typed (core/errors.py): nothing in the plugin or the core
+    compares a class name with a string, probes an exception for ad-hoc attributes, or
+    parses a message's text to decide what happened."""
+    found = []
+    files = [*(REPO / "autograder" / "plugin").glob("*.py"), *CORE.glob("*.py"),
+             *(REPO / "autograder" / "worker").glob("*.py")]
+    for path in sorted(files):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                if any(isinstance(s, ast.Attribute) and s.attr == "__name__" for s in sides) \
+                        and any(isinstance(s, ast.Constant) and isinstance(s.value, str)
+                                for s in sides):
+                    found.append(f"{path.name}:{node.lineno} compares a __name__ with a string")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("getattr", "hasattr") \
+                    and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                    and node.args[1].value in ("from_student", "student_location"):
+                found.append(f"{path.name}:{node.lineno} probes {node.args[1].value!r}")
+        if "your code called" in source:
+            found.append(f"{path.name}: matches the text 'your code called'")
+    assert found == []

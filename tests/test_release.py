@@ -168,11 +168,21 @@ def test_bundle_checker_gives_the_verdicts_of_course_check(tiny, course_cli, tmp
     for notebook in (layout.stub, layout.master, partial):
         request = GradeRequest(suite=layout.public_tests(), submission=notebook,
                                master=layout.stub, limits=course.sandbox, mode="trusted")
-        ours = {t["name"]: t["status"] for t in run_suite(request).results["tests"]}
+        results = run_suite(request).results
+        ours = {t["name"]: t["status"] for t in results["tests"]}
         code, theirs = _check(folder, notebook)
         assert theirs == ours, f"{notebook.name}: check.py {theirs} vs course check {ours}"
         assert code == (0 if all(v == "passed" for v in ours.values()) else 1)
         seen.append(sorted(ours.values()))
+        if notebook == partial:  # and its messages are the grader's, word for word
+            shown = subprocess.run([sys.executable, "check.py", str(notebook)], cwd=folder,
+                                   capture_output=True, text=True, timeout=600).stdout
+            failed = {t["name"]: t["output"] for t in results["tests"]
+                      if t["status"] == "failed"}
+            assert failed and all(output for output in failed.values()), failed
+            for name, output in failed.items():
+                line = f"FAIL  {name}: " + output.replace("\n", "\n        ")
+                assert line in shown, f"{name}: check.py shows\n{shown}\nnot\n{line}"
     assert len({tuple(s) for s in seen}) == 3, "stub, master and partial must differ"
 
 

@@ -116,3 +116,41 @@ def test_random_corruptions_of_valid_frames_only_ever_raise_wire_errors():
             wire.decode_value(bytes(data), max_items=100)
         except wire.WireError:
             pass
+
+
+def _raise(exc: BaseException) -> BaseException:
+    try:
+        raise exc
+    except BaseException as caught:  # noqa: BLE001 - the exception itself is the value
+        return caught
+
+
+class StudentOwnError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("exc, cls, shown", [
+    (SystemExit(3), None, "Your code called sys.exit:\n    | sys.exit(3)"),
+    (ValueError("boom"), ValueError, "Your code raised an exception:\n    | ValueError: boom"),
+    (NotImplementedError(), NotImplementedError,
+     "Not implemented yet: your code raises NotImplementedError."),
+    (StudentOwnError("own"), None,
+     f"Your code raised an exception:\n    | {__name__}.StudentOwnError: own"),
+])
+def test_an_error_reply_is_data_and_comes_back_as_a_typed_student_exception(exc, cls, shown):
+    """The worker reports an exception as fields (kind, type name, message, location),
+    over the wire as plain data; the trusted side re-raises a `StudentCodeError` (of the
+    builtin's type where it is one), and its message is composed from those fields."""
+    from autograder.core.errors import StudentCodeError
+    from autograder.core.failures import failure_text
+    from autograder.worker import server
+    from autograder.worker.client import Worker
+
+    reply = roundtrip(server._error_reply(_raise(exc)))
+    assert reply[:2] == ("error", "exit" if isinstance(exc, SystemExit) else "raised")
+    worker = Worker.__new__(Worker)  # _answer reads only the reply
+    with pytest.raises(StudentCodeError) as info:
+        worker._answer(reply)
+    back = info.value
+    assert cls is None or isinstance(back, cls)
+    assert back.location is None and failure_text(back, None) == shown

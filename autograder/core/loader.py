@@ -42,6 +42,11 @@ class LoadedModule:
                 return f"{block.label}, line {file_line - block.start + 1}"
         return None
 
+    def locate(self, filename: str, line: int) -> str | None:
+        """'cell 'x', line n' for a line of file `filename`, or None outside this
+        module's file or every block (a `core.failures.Locate`)."""
+        return self.cell_location(line) if Path(filename) == self.path else None
+
 
 def split_blocks(text: str) -> list[Block]:
     """Blocks of a percent-format file; a file without markers is one block."""

@@ -28,9 +28,9 @@ from typing import Any, Generator
 import pytest
 
 from autograder import __version__, trusted_limits
-from autograder.core.errors import GraderError, StudentError, UserError
+from autograder.core.errors import CallTimeout, GraderError, StudentCodeError, StudentError, UserError
 from autograder.core.markers import MARKERS
-from autograder.plugin.messages import CallTimeout, failure_message
+from autograder.plugin.messages import failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
 from autograder.plugin.source import SourceLoader
 from autograder.request import GradeRequest, read_request
@@ -182,7 +182,7 @@ class GradingPlugin:
             exc = call.excinfo.value
             student = (call.when == "call" and not isinstance(exc, GraderError)) or (
                 call.when == "setup" and isinstance(exc, StudentError))
-            if student and self.sandbox is not None and not getattr(exc, "from_student", False) \
+            if student and self.sandbox is not None and not isinstance(exc, StudentCodeError) \
                     and trusted_limits.is_out_of_memory(exc):
                 record.status, record.score = "failed", 0.0
                 record.output = ("The grading process ran out of memory while checking what "

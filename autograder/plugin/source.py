@@ -13,10 +13,9 @@ from autograder.core.errors import GraderError, StudentError
 from autograder.core.extract import Extraction, extract
 from autograder.core.loader import LoadedModule, load_blocks
 from autograder.core.notebook_io import NotebookError, read_notebook
-from autograder.core.view import SubmissionView
+from autograder.core.submission import extract_notebook, load_view, write_module
 from autograder.sandbox.policy import SandboxSpec
 from autograder.worker.client import RemoteSubmission, Worker
-
 
 
 class SourceLoader:
@@ -36,11 +35,6 @@ class SourceLoader:
         self._reference: Any = None
         self._sha256 = _sha256(self.submission_path)  # once: extra_data is rebuilt per test
 
-    def default_master(self, suite_dir: Path) -> None:
-        candidate = suite_dir / f"{suite_dir.name}.ipynb"
-        if candidate.is_file():
-            self.master = candidate.resolve()
-
     # --- submission ----------------------------------------------------------
     def submission_view(self) -> Any:
         if self._submission is None:
@@ -59,13 +53,9 @@ class SourceLoader:
             module_file = self.submission_path
             problems: dict[str, str] = {}
         else:
-            try:
-                notebook = read_notebook(self.submission_path, self.max_notebook_mb)
-            except NotebookError as exc:
-                raise StudentError(f"Your notebook could not be read: {exc}") from None
-            self.extraction = extract(notebook, self._master_notebook())
-            module_file = self.workdir / "submission.py"
-            module_file.write_text(self.extraction.render(), encoding="utf-8")
+            self.extraction = extract_notebook(self.submission_path, self._master_notebook(),
+                                               self.max_notebook_mb)
+            module_file = write_module(self.extraction, self.workdir)
             problems = self.extraction.problems
         if self.sandbox is not None:
             spec = self.sandbox
@@ -79,8 +69,8 @@ class SourceLoader:
             self.worker = Worker(spec, module_file.read_text(encoding="utf-8"))
             self.worker.ensure()
             return RemoteSubmission(self.worker, problems)
-        self.loaded = load_blocks(module_file, "submission")
-        return SubmissionView(self.loaded, problems)
+        self.loaded, view = load_view(module_file, problems)
+        return view
 
     def build_remote(self, name: str, args: tuple, kwargs: dict) -> Any:
         """A recipe object built inside the worker (a handle)."""
@@ -124,9 +114,7 @@ class SourceLoader:
     # --- reporting -----------------------------------------------------------
     def locate(self, path: str, line: int) -> str | None:
         """Map a traceback location in the submission module to the student's cell."""
-        if self.loaded is not None and Path(path) == self.loaded.path:
-            return self.loaded.cell_location(line)
-        return None
+        return self.loaded.locate(path, line) if self.loaded is not None else None
 
     def extra_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -19,7 +19,6 @@ start at all, before any student code ran, is a grader error (the machine's faul
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import inspect
 import json
@@ -34,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder.core import loader as loader_module
-from autograder.core.errors import GraderError, StudentError
-from autograder.plugin.messages import CallTimeout
+from autograder.core.errors import EXIT, RAISED, CallTimeout, GraderError, Kind, \
+    StudentError, reraised
+from autograder.core.failures import student_code_text
 from autograder.sandbox.containers import kill_command
 from autograder.sandbox.policy import SandboxSpec, launch_prefix, wants_gpu
 from autograder.core import recipes
@@ -65,33 +65,12 @@ class WorkerCrashed(StudentError):
     """The sandboxed worker died while running student code."""
 
 
-class StudentException(Exception):
-    """A student exception whose type is not a builtin (e.g. torch's own errors)."""
-
-
 class NotData(StudentError):
     """A student object used where data was expected (custom __eq__, tensor subclasses)."""
 
 
 class ReplyRejected(StudentError):
     """A reply the trusted side will not read: too large, malformed, or not data."""
-
-
-def _reraise(name: str, message: str, location: str | None) -> BaseException:
-    cls = getattr(builtins, name, None)
-    if isinstance(cls, type) and issubclass(cls, Exception) and cls not in (
-            StopIteration, StopAsyncIteration):
-        try:
-            exc: BaseException = cls(message)
-        except Exception:  # noqa: BLE001 - builtins with odd constructors
-            exc = StudentException(f"{name}: {message}")
-    elif name == "SystemExit":
-        exc = StudentException(f"your code called sys.exit({message})")
-    else:
-        exc = StudentException(f"{name}: {message}")
-    exc.student_location = location  # type: ignore[attr-defined]
-    exc.from_student = True  # type: ignore[attr-defined]
-    return exc
 
 
 @lru_cache(maxsize=1)
@@ -338,8 +317,8 @@ class Worker:
         except StudentError:
             raise
         except Exception as exc:  # noqa: BLE001 - the load itself raised: the student's
-            raise StudentError(f"Your notebook could not be loaded: {type(exc).__name__}: "
-                               f"{exc}") from None
+            raise StudentError(f"Your notebook could not be loaded: "
+                               f"{student_code_text(exc)}") from None
         if not isinstance(value, dict) or not isinstance(value.get("names"), list):
             raise ReplyRejected("the sandboxed worker answered the load with something else")
         errors = value.get("errors")
@@ -429,13 +408,19 @@ class Worker:
             raise ReplyRejected("The sandboxed worker sent a malformed reply (did your code "
                                 "write to the worker's channel?).")
         if reply[0] == "error":
-            _, name, message, location = (list(reply) + [None] * 4)[:4]
-            raise _reraise(str(name)[:200], str(message)[:2000],
-                           location[:200] if type(location) is str else None)
+            _, kind, name, message, location = (list(reply) + [None] * 5)[:5]
+            raise reraised(str(name)[:200], str(message)[:2000],
+                           location[:200] if type(location) is str else None,
+                           _kind(kind))
         return reply[1] if len(reply) > 1 else None
 
     def _handles(self, key: int, typename: str, is_callable: bool) -> "RemoteObject":
         return RemoteObject(self, key, typename, is_callable, self.generation)
+
+
+def _kind(value: Any) -> Kind:
+    """The error reply's kind: `EXIT` where the worker said so, else `RAISED`."""
+    return EXIT if type(value) is str and value == EXIT else RAISED
 
 
 # --- values: trusted -> worker -------------------------------------------------------

@@ -11,8 +11,10 @@ Requests (tuples): ("load", loader_source, module_source, skip, device, gpu_memo
 (answers ("loading", label) before each block it runs), ("getattr", id, name),
 ("call", id, args, kwargs), ("callmethod", id, name, args, kwargs), ("len", id),
 ("list", id), ("repr", id), ("recipe", name, args, kwargs), ("seed", n), ("ping",).
-Replies: ("hello", pid) once at start, then ("ok", value) or
-("error", exception type name, message, "cell 'x', line n" or None).
+Replies: ("hello", pid) once at start, then ("ok", value) or ("error", kind, exception
+type name, message, "cell 'x', line n" or None): kind is "exit" for SystemExit (sys.exit;
+the message is its argument) and "raised" for every other exception; the trusted side
+re-raises it as a `StudentCodeError` with these fields (`core.errors.reraised`).
 
 Nothing here is trusted by the other side: student code shares this process and may
 rewrite any of it, or write to the reply pipe itself.
@@ -248,14 +250,19 @@ def serve(read_fd, write_fd):
             try:
                 data = frame(encode(_error_reply(exc)))
             except BaseException:  # noqa: BLE001 - student code broke the encoder itself
-                data = frame(encode_value(("error", "Exception", "<unsendable>", None)))
+                data = frame(encode_value(("error", "raised", "Exception", "<unsendable>",
+                                           None)))
         if os.getpid() != main_pid:
             os._exit(0)  # a child the student forked came back here: it never answers
         _write_all(write_fd, data)
 
 
 def _error_reply(exc):
-    """("error", type name, message, student location) for any exception."""
+    """("error", kind, type name, message, student location) for any exception."""
+    try:
+        kind = "exit" if isinstance(exc, SystemExit) else "raised"
+    except BaseException:  # noqa: BLE001 - a __class__ property that raises
+        kind = "raised"
     try:
         name = str(type(exc).__name__)[:200]
         if not (isinstance(getattr(builtins, name, None), type)
@@ -271,7 +278,7 @@ def _error_reply(exc):
         location = _location(exc)
     except BaseException:  # noqa: BLE001
         location = None
-    return ("error", name, message, location if type(location) is str else None)
+    return ("error", kind, name, message, location if type(location) is str else None)
 
 
 if __name__ == "fdl_worker":

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import struct
 import sys
+from collections import OrderedDict
 
 MAX_DEPTH = 32
 MAX_INT_BYTES = 64  # ints up to 2**511: more is not data any suite compares
@@ -88,7 +89,7 @@ def _encode(value, out, handle, depth):
         out += (b"L" if kind is list else b"U") + _count(len(value))
         for item in value:
             _encode(item, out, handle, depth + 1)
-    elif kind is dict or (kind.__name__ == "OrderedDict" and kind.__module__ == "collections"):
+    elif kind is dict or kind is OrderedDict:
         if handle is not None and not all(
                 k is None or type(k) in (bool, int, float, str) for k in value):
             _encode_other(value, out, handle)

@@ -402,18 +402,17 @@ def test_the_feedback_page_header_is_the_only_score_line(graded):
 
 # --- the contract with the worker: exceptions marked as the student's ------------------
 
-@pytest.mark.parametrize("attrs", [{"from_student": True},
-                                   {"from_student": True, "student_location": "cell 'a', line 2"},
-                                   {"student_location": None}])
-def test_an_exception_from_the_worker_is_student_text_even_an_assertion(attrs):
-    """An AssertionError re-raised from a worker reply (marked `from_student = True`,
-    or carrying `student_location`) is the student's text: its message is a quoted block
-    under the grader's first line, not the suite's assertion message."""
+@pytest.mark.parametrize("location", [None, "cell 'a', line 2"])
+def test_an_exception_from_the_worker_is_student_text_even_an_assertion(location):
+    """An AssertionError re-raised from a worker reply (a `StudentCodeError`, with or
+    without a location) is the student's text: its message is a quoted block under the
+    grader's first line, not the suite's assertion message."""
+    from autograder.core.errors import reraised
     from autograder.plugin.messages import failure_message
 
-    exc = AssertionError(f"attack() must return the expected value\n{SCORE_SPOOF}")
-    for key, value in attrs.items():
-        setattr(exc, key, value)
+    exc = reraised("AssertionError", f"attack() must return the expected value\n{SCORE_SPOOF}",
+                   location)
+    assert isinstance(exc, AssertionError)
     try:
         raise exc
     except AssertionError:

@@ -1,6 +1,7 @@
 """pytest plugin of a release bundle's checker: the fixtures and markers the public tests
-use, with the notebook read exactly as the course's grader reads it (the modules next to
-this file are copies of the grader's own extraction and loading code)."""
+use, with the notebook loaded and failures explained exactly as the course's grader does
+in trusted mode (the modules next to this file are copies of the grader's core:
+`submission.load_notebook`, `failures.failure_text`)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import shutil
 import tempfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Generator
 
 import pytest
 
 from .errors import StudentError
-from .extract import extract
-from .loader import load_blocks
+from .failures import failure_text, traceback_location
+from .loader import LoadedModule
 from .markers import MARKERS
 from .notebook_io import NotebookError, read_notebook
 from .recipes import build_recipe
-from .view import SubmissionView
+from .submission import load_notebook
 
 
 check_key = pytest.StashKey["CheckPlugin"]()
@@ -48,6 +49,7 @@ class CheckPlugin:
         self.verdicts: dict[str, str] = {}  # test name -> "passed" | "failed"
         self.messages: dict[str, str] = {}
         self._submission: Any = None
+        self._loaded: LoadedModule | None = None
         self._folder: Path | None = None  # the extracted module, removed when pytest ends
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -59,33 +61,47 @@ class CheckPlugin:
         if report.when == "call" or report.failed:
             if report.failed or name not in self.verdicts:
                 self.verdicts[name] = "passed" if report.passed else "failed"
-            if report.failed and name not in self.messages:
-                self.messages[name] = _message(report)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        """The first failure of each test explained as the grader explains it."""
+        report = yield
+        name = item.nodeid.split("::")[-1]
+        if report.failed and call.excinfo is not None and name not in self.messages:
+            exc = call.excinfo.value
+            self.messages[name] = failure_text(exc, traceback_location(exc, self.locate))
+        return report
 
     def load(self) -> Any:
         if self._submission is None:
             try:
-                nb = read_notebook(self.notebook)
-                extraction = extract(nb, read_notebook(self.stub))
+                stub = read_notebook(self.stub)
             except NotebookError as exc:
                 self._submission = StudentError(f"Your notebook could not be read: {exc}")
             else:
-                self._folder = folder = Path(tempfile.mkdtemp(prefix="fdl-check-"))
-                module_file = folder / "submission.py"
-                module_file.write_text(extraction.render(), encoding="utf-8")
-                loaded = load_blocks(module_file, "submission")
-                self._submission = SubmissionView(loaded, extraction.problems)
+                self._folder = Path(tempfile.mkdtemp(prefix="fdl-check-"))
+                try:
+                    loaded = load_notebook(self.notebook, stub, self._folder)
+                except StudentError as exc:
+                    self._submission = exc
+                else:
+                    self._loaded, self._submission = loaded.loaded, loaded.view
         if isinstance(self._submission, StudentError):
             raise StudentError(str(self._submission))
         return self._submission
+
+    def locate(self, filename: str, line: int) -> str | None:
+        """Where a traceback line of the notebook's module is, in the student's cells."""
+        return self._loaded.locate(filename, line) if self._loaded is not None else None
 
     def print_summary(self) -> None:
         passed = sum(v == "passed" for v in self.verdicts.values())
         print(f"{self.notebook.name}: {passed}/{len(self.verdicts)} public checks passed")
         for name, verdict in self.verdicts.items():
             line = f"  {'PASS' if verdict == 'passed' else 'FAIL'}  {name}"
-            if name in self.messages:
-                line += f": {self.messages[name]}"
+            if name in self.messages:  # its later lines (student text quoted) indented
+                line += ": " + self.messages[name].replace("\n", "\n        ")
             print(line)
 
 
@@ -120,11 +136,3 @@ def torch_rng(request: pytest.FixtureRequest) -> Any:
     import torch
 
     return torch.Generator().manual_seed(zlib.crc32(request.node.nodeid.encode()))
-
-
-def _message(report: pytest.TestReport) -> str:
-    """The assertion's own text (or the exception), one line."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else str(report.longrepr)
-    first = text.strip().splitlines()[0] if text.strip() else "failed"
-    return first.removeprefix("AssertionError: ")
