@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.console import Console
 from autograder.config import Course
 from autograder.course_loader import load_course
 from autograder.core.errors import GraderError, UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -39,3 +42,13 @@ def course_from(ctx: typer.Context) -> Course:
     """The course of this invocation (--config, else the nearest course_config.py)."""
     path: Path | None = (ctx.obj or {}).get("config")
     return load_course(path)
+
+
+def course_and_gradebook(ctx: typer.Context, slug: str | None = None) -> tuple[Course, "Engine"]:
+    """The course and its gradebook, after checking that module `slug` (if given) exists."""
+    from gradebook.store import open_gradebook
+
+    course = course_from(ctx)
+    if slug is not None:
+        course.module(slug)
+    return course, open_gradebook(course)

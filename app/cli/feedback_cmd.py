@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from app.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_and_gradebook, course_from, user_errors
 
 
 def feedback_command(ctx: typer.Context,
@@ -21,9 +21,7 @@ def feedback_command(ctx: typer.Context,
     from gradebook.store import open_gradebook
 
     with user_errors():
-        course = course_from(ctx)
-        course.module(slug)
-        engine = open_gradebook(course)
+        course, engine = course_and_gradebook(ctx, slug)
         pages = write_feedback(course, engine, slug, out)
         state = "published" if is_published(engine, slug) else "not published"
         console.print(f"{slug}: {len(pages.graded)} feedback page(s) and "

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from app.cli.common import EXIT_GRADER, console, course_from, user_errors
+from app.cli.common import EXIT_GRADER, console, course_and_gradebook, user_errors
 
 
 def grade_command(ctx: typer.Context,
@@ -27,12 +27,9 @@ def grade_command(ctx: typer.Context,
                                                    "container.backend)")) -> None:
     """Grade pending submissions; safe to interrupt and run again."""
     from app.grading import grade_batch
-    from gradebook.store import open_gradebook
 
     with user_errors():
-        course = course_from(ctx)
-        course.module(slug)
-        engine = open_gradebook(course)
+        course, engine = course_and_gradebook(ctx, slug)
         # refreshed by hand: an auto-refreshing bar is a thread, and the local executor
         # forks its grading processes from this one (a lock held by that thread at a
         # fork, such as stdout's, would stay held in the child)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from app.cli.common import console, course_from, user_errors
+from app.cli.common import console, course_and_gradebook, user_errors
 
 
 def written_command(ctx: typer.Context,
@@ -16,13 +16,10 @@ def written_command(ctx: typer.Context,
                                                   "index.html and written-<slug>.csv")
                     ) -> None:
     """Collect every student's answer to each written question, plus a scores CSV to fill."""
-    from gradebook.store import open_gradebook
     from gradebook.written import gather_written
 
     with user_errors():
-        course = course_from(ctx)
-        course.module(slug)
-        engine = open_gradebook(course)
+        course, engine = course_and_gradebook(ctx, slug)
         paths = gather_written(course, engine, slug, out)
         pages = len(paths) - 2
         console.print(f"{slug}: {pages} written question page(s) written to {out}")
