@@ -24,6 +24,7 @@ def _tiny(tiny_course):
     return course, module_layout(course, "tiny")
 
 
+@pytest.mark.integration
 def test_a_patch_mutant_edits_the_reference_and_is_caught(tiny_course):
     course, layout = _tiny(tiny_course)
     path = layout.mutants_dir / "counter_patch.py"
@@ -78,6 +79,7 @@ def test_plant_bug_makes_the_patch_inside_the_answer_cell(tiny_course):
     assert all("(self.n + 1)" not in c.source for c in master.cells)  # the master is untouched
 
 
+@pytest.mark.integration
 def test_grading_all_mutants_in_one_pool_agrees_with_one_at_a_time(tiny_course):
     """Siblings in a batch do not change a mutant's result."""
     course, layout = _tiny(tiny_course)
