@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from autograder.assign import assign, written_points
 from autograder.config import Course
@@ -157,23 +157,18 @@ def _stub_zero(base: GradeRequest, layout: ModuleLayout) -> tuple[bool, str]:
         f"; passed: {', '.join(passed)}" if passed else "")
 
 
-def run_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
-               mode: str = "trusted") -> tuple[bool, str, float]:
-    """Grade one mutant (no slow tests; trusted unless `mode` says sandboxed, as on a GPU):
-    (caught as promised?, detail, seconds)."""
-    start = time.monotonic()
-    try:
-        ok, detail = _grade_mutant(base, reference_source, mutant, mode)
-    except (UserError, GraderError) as exc:
-        ok, detail = False, _first_line(exc)
-    return ok, detail, time.monotonic() - start
+MutantResult = tuple[bool, str, float]  # (caught as promised?, detail, seconds)
 
 
-def grade_mutants(base: GradeRequest, reference_source: str, mutants: list[Mutant],
-                  mode: str = "trusted", workers: int = 2) -> list[tuple[bool, str, float]]:
-    """Grade every mutant in one fork pool (the suite imported and collected once, as in
-    `course grade`): (caught as promised?, detail, seconds) per mutant, in order."""
-    results: list[tuple[bool, str, float] | None] = [None] * len(mutants)
+def grade_mutants(base: GradeRequest, reference_source: str, mutants: Sequence[Mutant],
+                  mode: str = "trusted", workers: int = 2) -> list[MutantResult]:
+    """Grade mutants of one module in one fork pool batch (the suite imported and
+    collected once, as in `course grade`), without the slow tests, trusted unless `mode`
+    says sandboxed (as on a GPU): (caught as promised?, detail, seconds) per mutant, in
+    order. The one way mutants are graded: `course validate`, the module contract tests
+    and benchmarks/gpu_check.py all call it. A PATCH that does not apply, or a grading
+    that failed, is a mutant not caught, with its one-line reason as the detail."""
+    results: list[MutantResult | None] = [None] * len(mutants)
     requests, where = [], []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         for i, mutant in enumerate(mutants):
@@ -184,7 +179,12 @@ def grade_mutants(base: GradeRequest, reference_source: str, mutants: list[Mutan
                 results[i] = (False, _first_line(exc), 0.0)
                 continue
             where.append(i)
-        outcomes = ForkPool.for_suite(base.suite[0], workers).grade_all(requests)
+        outcomes: list[GradeOutcome | Exception] = []
+        if requests:
+            try:
+                outcomes = ForkPool.for_suite(base.suite[0], workers).grade_all(requests)
+            except GraderError as exc:  # the batch's session failed: no mutant was graded
+                outcomes = [exc] * len(requests)
     for i, outcome in zip(where, outcomes):
         if isinstance(outcome, Exception):
             results[i] = (False, _first_line(outcome), 0.0)
@@ -205,13 +205,6 @@ def _mutant_request(base: GradeRequest, reference_source: str, mutant: Mutant, m
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _grade_mutant(base: GradeRequest, reference_source: str, mutant: Mutant,
-                  mode: str = "trusted") -> tuple[bool, str]:
-    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
-        out = run_suite(_mutant_request(base, reference_source, mutant, mode, Path(tmp)))
-    return _judge(mutant, out)
 
 
 def _judge(mutant: Mutant, out: GradeOutcome) -> tuple[bool, str]:

@@ -6,8 +6,9 @@ the student's code in a sandboxed worker):
 1. the reference (master notebook) with the student's code on the CPU, then on CUDA:
    both must get full marks; the wall time of each is the suite's time on that device;
 2. the stub on CUDA: must score zero;
-3. every mutant on CUDA (`not slow` tests, in parallel): each must lose points on the
-   tests it names, as `course validate` requires on the CPU;
+3. every mutant on CUDA (`not slow` tests, a module's mutants in one fork pool batch,
+   `--jobs` at once, through `grade_mutants` as `course validate` grades them): each must
+   lose points on the tests it names, as `course validate` requires on the CPU;
 4. the attack corpus's GPU memory hog graded beside the first module's reference on the
    same GPU: the hog stops at `sandbox.gpu_memory_mb` and the honest grading keeps full
    marks;
@@ -48,10 +49,10 @@ from autograder.course_loader import load_course  # noqa: E402
 from autograder.engine import GradeOutcome, run_suite  # noqa: E402
 from autograder.request import GradeRequest  # noqa: E402
 from autograder.core.errors import GraderError, UserError  # noqa: E402
-from autograder.layout import module_layout  # noqa: E402
+from autograder.layout import ModuleLayout, module_layout  # noqa: E402
 from autograder.mutants import load_mutants  # noqa: E402
 from autograder.pool import ForkPool  # noqa: E402
-from autograder.validate import base_request, reference_source_of, run_mutant  # noqa: E402
+from autograder.validate import base_request, grade_mutants, reference_source_of  # noqa: E402
 
 console = Console()
 ARENA = REPO / "tests" / "attacks" / "arena"
@@ -178,6 +179,16 @@ def pool_rows(slug: str, base: GradeRequest, stub: Path, device: str, workers: i
                 " ".join(got), seconds, "; ".join(problems))]
 
 
+def mutant_rows(slug: str, layout: ModuleLayout, base: GradeRequest, device: str, workers: int) -> list[Row]:
+    """Every mutant of `slug` graded sandboxed on `device` in one fork pool batch (it
+    forks: call it before any thread starts here)."""
+    mutants = load_mutants(layout.mutants_dir)
+    results = grade_mutants(dataclasses.replace(base, device=device), reference_source_of(layout),
+                            mutants, "sandboxed", workers)
+    return [Row(slug, f"mutant {m.name}", device, ok, detail.split(":", 1)[0], seconds,
+                "" if ok else detail) for m, (ok, detail, seconds) in zip(mutants, results)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("slugs", nargs="*", help="modules (default: all with a master)")
@@ -211,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             console.print(f"  {slug}: fork pool batch on {row.device}: {row.score} "
                           f"in {row.seconds:.1f} s {row.detail}")
+        if not args.no_mutants:
+            mine = mutant_rows(slug, layout, bases[slug], args.device, args.jobs)
+            rows.extend(mine)
+            console.print(f"  {slug}: mutants on {args.device}: "
+                          f"{sum(r.ok for r in mine)}/{len(mine)} caught")
     jobs: list = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         if args.device == "cuda":  # a hog beside an honest grading on the same GPU
@@ -218,21 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         for slug in slugs:
             layout = module_layout(course, slug)
             jobs.append(pool.submit(stub_row, slug, bases[slug], layout.stub, args.device))
-            if args.no_mutants:
-                continue
-            source = reference_source_of(layout)
-            mutant_base = dataclasses.replace(bases[slug], device=args.device)
-            for mutant in load_mutants(layout.mutants_dir):
-                job = pool.submit(run_mutant, mutant_base, source, mutant, "sandboxed")
-                jobs.append((slug, mutant.name, job))
         for job in jobs:
-            if isinstance(job, tuple):
-                slug, name, future = job
-                ok, detail, seconds = future.result()
-                rows.append(Row(slug, f"mutant {name}", args.device, ok,
-                                detail.split(":", 1)[0], seconds, "" if ok else detail))
-            else:
-                rows.extend(job.result())
+            rows.extend(job.result())
     if args.device == "cuda":  # only now: the name comes from an initialised CUDA runtime
         console.print(f"GPU: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     table = Table(title=f"hidden suites on {args.device}: reference, stub, mutants (sandboxed)")

@@ -19,6 +19,7 @@ def _assign(course_cli, course):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.integration
 def test_grade_notebook_reference_gets_full_marks_and_writes_results(tiny_course, course_cli, tmp_path):
     out = tmp_path / "r.json"
     master = tiny_course / "solutions" / "tiny" / "tiny.ipynb"
@@ -31,6 +32,7 @@ def test_grade_notebook_reference_gets_full_marks_and_writes_results(tiny_course
     assert doc["extra_data"]["outcome"] == "graded" and len(doc["extra_data"]["suite_hash"]) == 64
 
 
+@pytest.mark.integration
 def test_grade_notebook_stub_scores_zero_but_exits_zero(tiny_course, course_cli):
     _assign(course_cli, tiny_course)
     stub = tiny_course / "assignments" / "tiny" / "tiny.ipynb"
@@ -51,6 +53,7 @@ def test_grade_notebook_usage_errors_are_one_line(tiny_course, course_cli):
     assert "Traceback" not in missing.output + unknown.output + trusted_gpu.output
 
 
+@pytest.mark.integration
 def test_grade_notebook_grader_error_exits_three(tiny_course, course_cli):
     suite = tiny_course / "solutions" / "tiny" / "test_tiny.py"
     suite.write_text(suite.read_text() + "\nimport a_module_that_does_not_exist\n")
@@ -59,6 +62,7 @@ def test_grade_notebook_grader_error_exits_three(tiny_course, course_cli):
     assert result.exit_code == 3 and "grader error" in result.output
 
 
+@pytest.mark.integration
 def test_check_runs_public_tests_with_the_slug_from_the_notebook(tiny_course, course_cli):
     _assign(course_cli, tiny_course)
     nb = tiny_course / "assignments" / "tiny" / "tiny.ipynb"
@@ -79,6 +83,7 @@ def test_check_without_slug_asks_for_one(tiny_course, course_cli):
     assert result.exit_code == 2 and "--slug" in result.output
 
 
+@pytest.mark.integration
 def test_validate_passes_on_a_good_module_and_fails_on_an_uncaught_mutant(tiny_course, course_cli):
     cfg = tiny_course / "course_config.py"
     _assign(course_cli, tiny_course)
@@ -92,6 +97,7 @@ def test_validate_passes_on_a_good_module_and_fails_on_an_uncaught_mutant(tiny_c
     assert "NOT caught by test_counter_mean" in bad.output
 
 
+@pytest.mark.integration
 def test_validate_on_cuda_grades_sandboxed_and_says_when_there_is_no_gpu(tiny_course, course_cli):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
@@ -106,6 +112,7 @@ def test_validate_on_cuda_grades_sandboxed_and_says_when_there_is_no_gpu(tiny_co
     assert wrong.exit_code == 2 and "use cpu or cuda" in wrong.output
 
 
+@pytest.mark.integration
 def test_validate_runs_the_master_and_catches_a_stale_stub(tiny_course, course_cli):
     cfg = tiny_course / "course_config.py"
     result = course_cli(cfg, "validate", "tiny")  # no assign yet: stub missing
@@ -114,6 +121,7 @@ def test_validate_runs_the_master_and_catches_a_stale_stub(tiny_course, course_c
     assert "course assign tiny" in result.output
 
 
+@pytest.mark.integration
 def test_the_grading_process_ignores_the_submission_folder(tiny_course, tmp_path):
     """A conftest.py or pytest.ini next to the notebook never loads."""
     folder = tmp_path / "student"
@@ -131,6 +139,7 @@ def test_the_grading_process_ignores_the_submission_folder(tiny_course, tmp_path
     assert cmd[cmd.index("-c") + 1] == "/dev/null"
 
 
+@pytest.mark.integration
 def test_a_submission_over_its_total_time_keeps_the_tests_that_finished(tiny_course, tmp_path):
     suite = tmp_path / "test_slow.py"
     suite.write_text(
@@ -149,6 +158,7 @@ def test_a_submission_over_its_total_time_keeps_the_tests_that_finished(tiny_cou
     assert out.results["extra_data"]["timed_out"] is True and out.score == 1
 
 
+@pytest.mark.integration
 def test_console_script_is_installed_and_prints_help():
     exe = shutil.which("course") or str(__import__("pathlib").Path(sys.executable).parent / "course")
     proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
@@ -157,6 +167,7 @@ def test_console_script_is_installed_and_prints_help():
         assert command in proc.stdout
 
 
+@pytest.mark.integration
 def test_a_process_killed_by_student_code_keeps_the_finished_tests(tiny_course, tmp_path):
     suite = tmp_path / "test_exit.py"
     suite.write_text(

@@ -12,6 +12,8 @@ from app.grading import grade_batch
 from gradebook.collect import collect
 from gradebook.doctor import diagnose
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def graded(book, tiny_course):

@@ -72,6 +72,7 @@ def _result_of(course, engine, student_id: str) -> dict:
     return copy.deepcopy(dict(counted_results(course, engine, "tiny")[(student_id, "tiny")].result))
 
 
+@pytest.mark.integration
 def test_due_instant_is_due_time_in_the_course_zone(graded):
     course, _ = graded
     # 2026-10-12 + 7 days at 23:59 Europe/Berlin (still CEST, +02:00)
@@ -79,6 +80,7 @@ def test_due_instant_is_due_time_in_the_course_zone(graded):
     assert module_due(course, "tiny", 2) == datetime(2026, 10, 21, 21, 59, tzinfo=UTC)
 
 
+@pytest.mark.integration
 def test_pages_show_visible_tests_and_only_an_aggregate_of_hidden_ones(graded, tmp_path):
     course, engine = graded
     paths = write_feedback(course, engine, "tiny", tmp_path / "fb",
@@ -103,6 +105,7 @@ def test_pages_show_visible_tests_and_only_an_aggregate_of_hidden_ones(graded, t
         assert "<script" not in page
 
 
+@pytest.mark.integration
 def test_after_due_date_tests_appear_once_the_due_time_has_passed(graded):
     course, engine = graded
     result = _result_of(course, engine, "s2")
@@ -131,6 +134,7 @@ def test_after_due_date_tests_appear_once_the_due_time_has_passed(graded):
     assert "test_counter_mean" in naive  # a naive `now` is UTC
 
 
+@pytest.mark.integration
 def test_after_published_tests_appear_only_when_published(graded):
     course, engine = graded
     result = _result_of(course, engine, "s2")
@@ -147,6 +151,7 @@ def test_after_published_tests_appear_only_when_published(graded):
     assert HIDDEN_NAME not in published and HIDDEN_MESSAGE not in published
 
 
+@pytest.mark.integration
 def test_everything_from_the_result_is_escaped(graded):
     course, engine = graded
     result = _result_of(course, engine, "s2")

@@ -93,6 +93,7 @@ def test_collect_reads_an_lms_zip_and_flags_identical_notebooks(book, tiny_cours
     assert len(report.stored) == 2 and report.identical == [("s1", "s3")]
 
 
+@pytest.mark.integration
 def test_batch_grading_grades_identical_notebooks_once(book, tiny_course):
     course, engine = book
     batch = tiny_course / "batch"
@@ -113,6 +114,7 @@ def test_batch_grading_grades_identical_notebooks_once(book, tiny_course):
         assert session.scalar(select(func.count(GradingRun.id))) == 2  # old run kept
 
 
+@pytest.mark.integration
 def test_a_killed_batch_resumes_with_every_submission_graded_exactly_once(book, tiny_course):
     course, engine = book
     batch = tiny_course / "batch"
@@ -147,6 +149,7 @@ def test_a_killed_batch_resumes_with_every_submission_graded_exactly_once(book, 
     assert len(rows) == 12 and all(n == 1 for _, n in rows)
 
 
+@pytest.mark.integration
 def test_final_grades_from_the_database(book, tiny_course, course_cli):
     from datetime import datetime, timezone
 

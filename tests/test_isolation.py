@@ -23,8 +23,9 @@ from autograder.sandbox.policy import bubblewrap_works
 
 from conftest import FIXTURES, REPO
 
-pytestmark = pytest.mark.skipif(not bubblewrap_works(),
-                                reason="bubblewrap cannot build a sandbox here (install bwrap)")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not bubblewrap_works(),
+                                 reason="bubblewrap cannot build a sandbox here (install bwrap)")]
 
 LIMITS = SandboxLimits(memory_mb=512, cpu_seconds=60, wall_seconds_per_call=2,
                        wall_seconds_per_submission=60, max_processes=32)

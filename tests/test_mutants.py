@@ -11,7 +11,7 @@ from autograder.layout import module_layout
 from autograder.course_loader import load_course
 from autograder.mutants import compose, load_mutant, load_mutants
 from autograder.core.notebook_io import read_notebook
-from autograder.validate import base_request, grade_mutants, reference_source_of, run_mutant
+from autograder.validate import base_request, grade_mutants, reference_source_of
 
 PATCH_MUTANT = '''"""Counter.mean divides by n + 1 (as a one-line patch)."""
 FAILS = ["test_counter_mean"]
@@ -24,6 +24,7 @@ def _tiny(tiny_course):
     return course, module_layout(course, "tiny")
 
 
+@pytest.mark.integration
 def test_a_patch_mutant_edits_the_reference_and_is_caught(tiny_course):
     course, layout = _tiny(tiny_course)
     path = layout.mutants_dir / "counter_patch.py"
@@ -36,7 +37,7 @@ def test_a_patch_mutant_edits_the_reference_and_is_caught(tiny_course):
     assert "return self.total / (self.n + 1)" in patched
     assert "max(self.n, 1)" not in patched
     base: GradeRequest = base_request(course, layout)
-    ok, detail, _ = run_mutant(base, reference, mutant)
+    [(ok, detail, _)] = grade_mutants(base, reference, [mutant])
     assert ok, detail
 
 
@@ -51,8 +52,8 @@ def test_a_patch_that_does_not_match_once_is_one_line_naming_the_file(tiny_cours
     with pytest.raises(ConfigError, match=fragment) as err:
         compose(reference_source_of(layout), load_mutant(path))
     assert str(path) in str(err.value) and "\n" not in str(err.value)
-    ok, detail, _ = run_mutant(base_request(course, layout), reference_source_of(layout),
-                               load_mutant(path))
+    [(ok, detail, _)] = grade_mutants(base_request(course, layout), reference_source_of(layout),
+                                      [load_mutant(path)])
     assert not ok and fragment in detail  # `course validate` shows it as a failed check
 
 
@@ -78,14 +79,16 @@ def test_plant_bug_makes_the_patch_inside_the_answer_cell(tiny_course):
     assert all("(self.n + 1)" not in c.source for c in master.cells)  # the master is untouched
 
 
+@pytest.mark.integration
 def test_grading_all_mutants_in_one_pool_agrees_with_one_at_a_time(tiny_course):
+    """Siblings in a batch do not change a mutant's result."""
     course, layout = _tiny(tiny_course)
     (layout.mutants_dir / "bad_patch.py").write_text(
         '"""A patch that misses."""\nFAILS = ["test_counter_mean"]\nPATCH = [("no such line", "x")]\n')
     mutants = load_mutants(layout.mutants_dir)
     reference, base = reference_source_of(layout), base_request(course, layout)
     batch = grade_mutants(base, reference, mutants, workers=2)  # `course validate`'s way
-    single = [run_mutant(base, reference, m) for m in mutants]
+    single = [grade_mutants(base, reference, [m], workers=1)[0] for m in mutants]
     assert [b[:2] for b in batch] == [s[:2] for s in single]
     assert [m.name for m, b in zip(mutants, batch) if not b[0]] == ["bad_patch"]
     assert all(seconds > 0 for ok, _, seconds in batch if ok)

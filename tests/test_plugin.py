@@ -49,6 +49,7 @@ def run(pytester: pytest.Pytester, suite: str, submission: str = STUDENT, **fiel
     return result, json.loads(out.read_text())
 
 
+@pytest.mark.integration
 def test_results_follow_the_gradescope_schema(pytester):
     _, doc = run(pytester, """
         import pytest
@@ -82,6 +83,7 @@ def test_results_follow_the_gradescope_schema(pytester):
     assert "trusted" in extra["sandbox"]
 
 
+@pytest.mark.integration
 def test_failure_messages_teach_without_leaking_expected_values(pytester):
     _, doc = run(pytester, """
         import pytest
@@ -100,6 +102,7 @@ def test_failure_messages_teach_without_leaking_expected_values(pytester):
     assert "987654321" not in json.dumps(doc["tests"])
 
 
+@pytest.mark.integration
 def test_student_exceptions_name_the_cell_and_line(pytester):
     _, doc = run(pytester, """
         import pytest
@@ -124,6 +127,7 @@ def test_student_exceptions_name_the_cell_and_line(pytester):
     assert doc["extra_data"]["outcome"] == "graded"
 
 
+@pytest.mark.integration
 def test_time_limit_fails_only_the_slow_test(pytester):
     _, doc = run(pytester, """
         import pytest
@@ -142,6 +146,7 @@ def test_time_limit_fails_only_the_slow_test(pytester):
     assert out["test_add"]["status"] == "passed" and doc["score"] == 1
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("suite, fragment", [
     ("""
         import pytest
@@ -185,6 +190,7 @@ def test_grader_errors_are_not_results(pytester, suite, fragment):
     assert any(fragment in e for e in doc["extra_data"]["grader_errors"])
 
 
+@pytest.mark.integration
 def test_an_unreadable_notebook_is_a_student_outcome(pytester):
     bad = pytester.path / "bad.ipynb"
     bad.write_text("{oops")
@@ -206,6 +212,7 @@ def test_an_unreadable_notebook_is_a_student_outcome(pytester):
     assert "could not be read" in doc["tests"][0]["output"]
 
 
+@pytest.mark.integration
 def test_gpu_tests_without_points_are_skipped_and_listed(pytester):
     _, doc = run(pytester, """
         import pytest
@@ -224,6 +231,7 @@ def test_gpu_tests_without_points_are_skipped_and_listed(pytester):
         assert doc["extra_data"]["skipped"] == ["test_cuda_path: needs a CUDA GPU"]
 
 
+@pytest.mark.integration
 def test_markers_are_registered_for_strict_markers(pytester):
     pytester.makepyfile(test_m="""
         import pytest
@@ -243,6 +251,7 @@ def test_markers_are_registered_for_strict_markers(pytester):
     result.assert_outcomes(deselected=1)
 
 
+@pytest.mark.integration
 def test_recipes_build_real_objects_in_trusted_mode(pytester):
     _, doc = run(pytester, """
         import pytest
@@ -255,6 +264,7 @@ def test_recipes_build_real_objects_in_trusted_mode(pytester):
     assert doc["score"] == 1, doc["tests"][0]["output"]
 
 
+@pytest.mark.integration
 def test_cuda_in_trusted_mode_is_a_usage_error(pytester):
     pytester.makepyfile(test_suite="def test_x(submission):\n    pass\n")
     sub = pytester.path / "student_module.py"

@@ -16,6 +16,8 @@ from autograder.pool import ForkPool
 
 from conftest import FIXTURES
 
+pytestmark = pytest.mark.integration
+
 TINY = FIXTURES / "tinycourse" / "solutions" / "tiny"
 
 

@@ -43,6 +43,8 @@ from gradebook.models import (AuditEntry, Base, Blob, Extension, GradingRun, Man
 from gradebook.roster import import_roster
 from gradebook.store import open_engine, open_gradebook
 
+pytestmark = pytest.mark.integration
+
 ROSTER = ("id,name,email,lms_id\ns1,Ada Lovelace,ada@uni.de,101\ns2,Alan Turing,alan@uni.de,102\n"
           "s3,Grace Hopper,grace@uni.de,103\ns4,Émilie du Châtelet,emilie@uni.de,\n")
 SUPERUSER = "postgres"

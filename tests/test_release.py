@@ -146,6 +146,7 @@ def test_bundle_core_files_are_byte_identical_to_the_repository(tiny):
         assert files[f"{PACKAGE}/{src.name}"] == src.read_bytes(), src.name
 
 
+@pytest.mark.integration
 def test_bundle_checker_gives_the_verdicts_of_course_check(tiny, course_cli, tmp_path):
     config, course = tiny
     layout = module_layout(course, "tiny")

@@ -6,6 +6,8 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from autograder.config import SandboxLimits
 from autograder.engine import run_suite
 from autograder.request import GradeRequest
@@ -91,6 +93,7 @@ def test_launcher_receives_the_limits_and_the_sandbox_command():
     assert plain[plain.index("--") + 1:] == [*drop_privileges(NOBODY), "/p"]
 
 
+@pytest.mark.integration
 def test_launcher_rejects_a_malformed_line_in_one_line():
     import sys
 
@@ -102,6 +105,7 @@ def test_launcher_rejects_a_malformed_line_in_one_line():
         assert out.returncode != 0 and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
+@pytest.mark.integration
 def test_launcher_applies_rlimits_in_the_subprocess_kind():
     prefix = launch_prefix(SandboxSpec(kind="subprocess", limits=LIMITS))
     code = ("import resource, os; print(resource.getrlimit(resource.RLIMIT_CPU)[0], "
@@ -112,6 +116,7 @@ def test_launcher_applies_rlimits_in_the_subprocess_kind():
     assert int(uid) == (NOBODY if os.geteuid() == 0 else os.getuid())
 
 
+@pytest.mark.integration
 def test_without_bubblewrap_grading_falls_back_to_a_labelled_subprocess():
     master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
     req = GradeRequest(suite=[master.parent / "test_tiny.py"], submission=master, master=master,
@@ -148,6 +153,7 @@ def test_the_launcher_is_told_to_pass_the_gpu_only_when_asked_and_present(monkey
         assert ("--dev-bind" in command) is expected, (device, nodes)
 
 
+@pytest.mark.integration
 def test_a_gpu_worker_keeps_the_cuda_environment_and_no_address_space_limit(monkeypatch):
     prefix = [arg for arg in launch_prefix(SandboxSpec(kind="subprocess", limits=LIMITS))]
     prefix.insert(prefix.index("--"), "--gpu")
@@ -184,6 +190,7 @@ print("ok")
 """
 
 
+@pytest.mark.integration
 def test_worker_device_shims_keep_cpu_semantics():
     import sys
 
@@ -194,6 +201,7 @@ def test_worker_device_shims_keep_cpu_semantics():
     assert out.stdout.strip() == "ok", out.stderr
 
 
+@pytest.mark.integration
 def test_asking_for_cuda_where_the_worker_has_none_is_a_grader_error():
     import pytest as _pytest
 
@@ -249,6 +257,7 @@ def test_a_worker_that_cannot_start_cuda_on_a_gpu_host_starts_once_more(monkeypa
     assert len(loads) == 1, "nothing to retry where no GPU exists"
 
 
+@pytest.mark.integration
 def test_grading_on_the_cpu_reports_the_device_where_student_code_ran():
     master = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
     for mode in ("sandboxed", "trusted"):
@@ -388,6 +397,7 @@ def test_bubblewrap_refuses_nested_user_namespaces_and_loads_the_filter(monkeypa
     assert "--seccomp" not in plain and "--report" not in plain
 
 
+@pytest.mark.integration
 def test_the_launcher_rejects_a_malformed_seccomp_program_in_one_line():
     import sys
 

@@ -193,6 +193,7 @@ def test_import_of_a_missing_file(book, tiny_course):
 
 
 # --- overrides -------------------------------------------------------------------------
+@pytest.mark.integration
 def test_override_records_and_changes_the_module_delta(graded):
     course, engine = graded
     assert apply_overrides(engine, course) == {}
@@ -214,6 +215,7 @@ def test_override_records_and_changes_the_module_delta(graded):
     assert _count(engine, AuditEntry.id) == audits + 3
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("student, slug, test, points, reason, fragment", [
     ("s9", "tiny", "test_counter_mean", 1, "r", "unknown student id 's9'"),
     ("s2", "tiny", "test_counter_mean", 1, "r", "s2 has no graded submission for module 'tiny'"),
@@ -306,6 +308,7 @@ def test_cli_template_and_import(book, tiny_course, cli):
     assert result.exit_code == 2 and "give the module slug" in result.output
 
 
+@pytest.mark.integration
 def test_cli_override_and_extend(graded, tiny_course, cli):
     course, engine = graded
     config = tiny_course / "course_config.py"

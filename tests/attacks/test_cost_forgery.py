@@ -32,6 +32,8 @@ from autograder.validate import base_request
 
 from conftest import REPO
 
+pytestmark = pytest.mark.integration
+
 COURSE = load_course(REPO / "course_config.py")
 LAYOUT = module_layout(COURSE, "nystrom_attention")
 COST_TEST = "test_nystrom_cost_linear_in_T"

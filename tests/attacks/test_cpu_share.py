@@ -26,6 +26,8 @@ from autograder.sandbox.policy import LAUNCHER, NOBODY, SandboxSpec, drop_privil
 
 from launched import LIMITS, cpu_share_missing, local_kind, run, start
 
+pytestmark = pytest.mark.integration
+
 CORE = max(os.sched_getaffinity(0))
 SPINNERS = 30
 NICE = 19  # where no cpu controller is writable

@@ -25,8 +25,9 @@ from autograder.sandbox.policy import SandboxSpec, bubblewrap_works
 from conftest import REPO
 from launched import LIMITS, cpu_share_missing, prefix, run
 
-pytestmark = pytest.mark.skipif(not bubblewrap_works(),
-                                reason="bubblewrap cannot build a sandbox on this host")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not bubblewrap_works(),
+                                 reason="bubblewrap cannot build a sandbox on this host")]
 
 ARCH = os.uname().machine
 # the kernel's numbers of the syscalls probed (asm/unistd_64.h; asm-generic for aarch64)

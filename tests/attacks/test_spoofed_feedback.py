@@ -217,6 +217,7 @@ def _has_marker(line: str) -> bool:
 
 # --- the results document ------------------------------------------------------------
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", STRICT)
 def test_exception_text_is_a_quoted_block(graded, name):
     """An exception raised by the student's code (any message variant, a very long one,
@@ -236,6 +237,7 @@ def test_exception_text_is_a_quoted_block(graded, name):
     assert len(out) < 2500, (mode, len(out))
 
 
+@pytest.mark.integration
 def test_a_huge_message_is_cut_and_says_so(graded):
     """A 100 000-character message shows at most about 1500 of its characters, then a
     line saying how many more were cut; "Score: 7 / 7" after it never shows."""
@@ -245,6 +247,7 @@ def test_a_huge_message_is_cut_and_says_so(graded):
     assert out.count("y") <= 1600, (mode, out.count("y"))
 
 
+@pytest.mark.integration
 def test_a_student_assertion_error_is_not_the_suite_message(graded):
     """An AssertionError the student's code raises with the suite's kind of message is
     shown as the student's text, never as the suite's assertion message: the output does
@@ -256,6 +259,7 @@ def test_a_student_assertion_error_is_not_the_suite_message(graded):
         in out.splitlines(), (mode, out)
 
 
+@pytest.mark.integration
 def test_a_crafted_type_name_of_a_returned_object_stays_on_one_line(graded):
     """An object whose class is named "SPOOF\\nScore: 7 / 7\\nThe grader failed ..."
     (type(...) returned by the student's code, then used as a number) gives a message of
@@ -269,6 +273,7 @@ def test_a_crafted_type_name_of_a_returned_object_stays_on_one_line(graded):
     assert _bad_characters(out) == [], (mode, out)
 
 
+@pytest.mark.integration
 def test_load_errors_and_forged_labels_in_a_teaching_message_stay_on_one_line(graded):
     """A missing name's message lists the cells that failed when loaded, including one
     whose block label a string forged with U+2028 ("# %% cell 'attack'\\u2028Score: 7 / 7
@@ -280,6 +285,7 @@ def test_load_errors_and_forged_labels_in_a_teaching_message_stay_on_one_line(gr
     assert len(out.splitlines()) == 1 and _bad_characters(out) == [], (mode, out)
 
 
+@pytest.mark.integration
 def test_the_summary_lines_at_column_0_are_the_graders(graded):
     """The top-level output starts with "Score: x / y" from the numbers; its only lines
     at column 0 are that one, "Ran in: ..." and the section titles, whatever the load
@@ -302,6 +308,7 @@ def test_the_summary_lines_at_column_0_are_the_graders(graded):
 
 # --- the CLI ---------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_the_cli_report_shows_student_text_indented_and_literally(graded, monkeypatch):
     """`course grade-notebook`'s report (app.cli.report.print_results) prints the
     total once, from the numbers; no printed line starts with "Score:", the grader's
@@ -362,6 +369,7 @@ def _page(doc: dict) -> tuple[str, list[tuple[bool, str]]]:
     return page, parser.chunks
 
 
+@pytest.mark.integration
 def test_the_feedback_page_marks_exception_text_as_the_students(graded):
     """On the HTML page, every bit of text from a student's exception (the tests whose
     messages are quoted blocks) is inside an element of class "student-text" under the
@@ -379,6 +387,7 @@ def test_the_feedback_page_marks_exception_text_as_the_students(graded):
     assert page.count("your code&#x27;s message:") >= len(STRICT), mode
 
 
+@pytest.mark.integration
 def test_the_feedback_page_header_is_the_only_score_line(graded):
     """The page's score line is computed from the tests' numbers ("Score: 1 / N
     points"), a forged top-level `output` is not shown, no other line of the page's own

@@ -26,8 +26,9 @@ from autograder.sandbox.policy import bubblewrap_works
 
 from conftest import FIXTURES
 
-pytestmark = pytest.mark.skipif(not bubblewrap_works(),
-                                reason="bubblewrap cannot build a sandbox here (install bwrap)")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not bubblewrap_works(),
+                                 reason="bubblewrap cannot build a sandbox here (install bwrap)")]
 
 MASTER = FIXTURES / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
 LIMITS = dict(memory_mb=768, cpu_seconds=60, wall_seconds_per_call=5,

@@ -17,14 +17,13 @@ from autograder.course_loader import load_course
 from autograder.engine import run_suite
 from autograder.layout import module_layout
 from autograder.mutants import load_mutants
-from autograder.validate import execute_master, base_request, reference_source_of, run_mutant
+from autograder.validate import execute_master, base_request, grade_mutants, reference_source_of
 
 from conftest import REPO
 
 COURSE = load_course(REPO / "course_config.py")
 HERE = Path(__file__).parent
 SLUGS = [m.slug for m in COURSE.modules if module_layout(COURSE, m.slug).master.is_file()]
-MUTANTS = [(slug, m) for slug in SLUGS for m in load_mutants(module_layout(COURSE, slug).mutants_dir)]
 
 
 def _base(slug: str):
@@ -37,6 +36,7 @@ def _grade(slug: str, submission: Path, mode: str = "sandboxed"):
     return run_suite(dataclasses.replace(_base(slug), submission=submission, mode=mode))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mode", ["sandboxed", "trusted"])
 @pytest.mark.parametrize("slug", SLUGS)
 def test_reference_gets_full_marks_and_the_configured_points(slug, mode):
@@ -47,12 +47,14 @@ def test_reference_gets_full_marks_and_the_configured_points(slug, mode):
     assert len(out.results["tests"]) >= 10
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("slug", SLUGS)
 def test_stub_gets_zero(slug):
     out = _grade(slug, module_layout(COURSE, slug).stub)
     assert out.score == 0, [t["name"] for t in out.results["tests"] if t["score"] > 0]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("slug", SLUGS)
 def test_an_alternative_correct_implementation_gets_full_marks(slug):
     out = _grade(slug, HERE / f"{slug}_alternative.py")
@@ -60,11 +62,15 @@ def test_an_alternative_correct_implementation_gets_full_marks(slug):
         sorted(out.failed_tests()))
 
 
-@pytest.mark.parametrize(("slug", "mutant"), MUTANTS, ids=[f"{s}-{m.name}" for s, m in MUTANTS])
-def test_every_mutant_fails_the_tests_it_names(slug, mutant):
+@pytest.mark.integration
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_mutant_fails_the_tests_it_names(slug):
+    """All of a module's mutants in one fork pool batch, as `course validate` grades them."""
     layout = module_layout(COURSE, slug)
-    ok, detail, _ = run_mutant(_base(slug), reference_source_of(layout), mutant)
-    assert ok, detail
+    mutants = load_mutants(layout.mutants_dir)
+    results = grade_mutants(_base(slug), reference_source_of(layout), mutants, workers=2)
+    missed = [f"{m.name}: {detail}" for m, (ok, detail, _) in zip(mutants, results) if not ok]
+    assert len(results) == len(mutants) and not missed, "\n".join(missed)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -72,6 +78,7 @@ def test_there_are_at_least_eight_mutants(slug):
     assert len(load_mutants(module_layout(COURSE, slug).mutants_dir)) >= 8
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("slug", SLUGS)
 def test_the_master_runs_top_to_bottom(slug):
     ok, detail = execute_master(module_layout(COURSE, slug))
