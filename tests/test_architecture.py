@@ -150,3 +150,20 @@ def test_the_plugin_tells_student_exceptions_by_type_not_by_name_or_text():
         if "your code called" in source:
             found.append(f"{path.name}: matches the text 'your code called'")
     assert found == []
+
+
+def test_what_the_suites_import_is_a_dependency_of_grading_not_only_of_the_tests():
+    """`make demo` installs the project without its test extras, and so does a grading
+    host: every package a hidden or public suite imports is a main dependency."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    distributions = {"sklearn": "scikit-learn"}
+    declared = {re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower()
+                for d in config["project"]["dependencies"]}
+    suites = [*REPO.glob("solutions/*/test_*.py"), *REPO.glob("solutions/*/public/*.py")]
+    assert suites
+    missing = set()
+    for path in suites:
+        for name in _top_imports(path) - set(sys.stdlib_module_names) - {"__future__"}:
+            if distributions.get(name, name).lower() not in declared:
+                missing.add(f"{path.relative_to(REPO)}: {name}")
+    assert missing == set(), "add these to [project] dependencies in pyproject.toml"
