@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from autograder.core.errors import UserError
+from autograder.core.notebook_io import MAX_NOTEBOOK_MB
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -106,7 +107,7 @@ class SandboxLimits:
     max_processes: int = 64  # processes/threads the worker may hold
     max_file_size_mb: int = 64  # largest file the worker may write
     max_output_bytes: int = 1_000_000  # captured stdout+stderr kept per submission
-    max_notebook_mb: float = 20.0  # larger submitted notebooks are rejected unread
+    max_notebook_mb: float = MAX_NOTEBOOK_MB  # larger submitted notebooks are rejected unread
     # PyTorch's CUDA allocator cap in a GPU worker: contains runaway allocation so the
     # other gradings sharing the GPU keep theirs (not a wall against deliberate attacks)
     gpu_memory_mb: int = 8192

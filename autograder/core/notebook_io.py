@@ -35,7 +35,10 @@ class NotebookError(Exception):
     """The file is not a usable Jupyter notebook; the message names the file and the fix."""
 
 
-def read_notebook(path: Path, max_mb: float = 20.0) -> NotebookNode:
+MAX_NOTEBOOK_MB = 20.0  # larger notebooks are rejected unread (SandboxLimits.max_notebook_mb)
+
+
+def read_notebook(path: Path, max_mb: float = MAX_NOTEBOOK_MB) -> NotebookNode:
     """Read an nbformat-4 notebook without executing anything.
 
     Raises NotebookError for a missing or oversized file, non-UTF-8 bytes, invalid JSON,

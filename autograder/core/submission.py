@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import StudentError
 from .extract import Extraction, extract
 from .loader import LoadedModule, load_blocks
-from .notebook_io import NotebookError, NotebookNode, read_notebook
+from .notebook_io import MAX_NOTEBOOK_MB, NotebookError, NotebookNode, read_notebook
 from .view import SubmissionView
 
 MODULE_NAME = "submission"  # the module's name in sys.modules and its file's stem
@@ -30,7 +30,7 @@ class LoadedSubmission:
     view: SubmissionView
 
 
-def extract_notebook(path: Path, stub: NotebookNode, max_mb: float = 20.0) -> Extraction:
+def extract_notebook(path: Path, stub: NotebookNode, max_mb: float = MAX_NOTEBOOK_MB) -> Extraction:
     """The graded code of the notebook at `path`, by the cells of `stub`. A file that is
     not a usable notebook (or is over `max_mb`) is a `StudentError` saying why."""
     try:
@@ -55,7 +55,7 @@ def load_view(module_file: Path, problems: dict[str, str]) -> tuple[LoadedModule
 
 
 def load_notebook(path: Path, stub: NotebookNode, folder: Path,
-                  max_mb: float = 20.0) -> LoadedSubmission:
+                  max_mb: float = MAX_NOTEBOOK_MB) -> LoadedSubmission:
     """The notebook at `path` extracted by `stub`, written into `folder` and loaded; a
     `StudentError` where it cannot be read."""
     extraction = extract_notebook(path, stub, max_mb)

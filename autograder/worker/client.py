@@ -184,7 +184,7 @@ class Worker:
         self._channel: Channel | None = None
         self.restarts = 0
         self.start_seconds = 0.0
-        self.call_timeout = 60.0  # seconds; the plugin sets it per test
+        self.call_timeout = spec.limits.wall_seconds_per_call  # the plugin sets it per test
         self.skip: dict[str, str] = {}  # cells not to run again: they killed or hung the worker
         self._loading: str | None = None
         limits = spec.limits
