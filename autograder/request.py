@@ -17,6 +17,9 @@ from typing import Any, Literal
 
 from autograder.config import Course, SandboxLimits
 from autograder.core.errors import GraderError, UserError
+from autograder.layout import module_layout
+from autograder.sandbox.backends import resolve_backend
+from autograder.suite_hash import suite_hash
 
 MODES = ("sandboxed", "trusted")
 DEVICES = ("auto", "cpu", "cuda")
@@ -106,10 +109,6 @@ def build_request(course: Course, slug: str, submission: Path, *,
     backend: local, docker, apptainer or auto; default the config's `container.backend`
     (sandboxed mode only; autograder/sandbox/backends.py chooses).
     """
-    from autograder.layout import module_layout
-    from autograder.sandbox.backends import resolve_backend
-    from autograder.suite_hash import suite_hash
-
     layout = module_layout(course, slug)
     if suite == "hidden":
         layout.require("master", "hidden_suite")
