@@ -62,9 +62,9 @@ def grade_batch(course: Course, engine: Engine, slug: str, workers: int = 2,
             return summary
         started = time.monotonic()
         requests = []
-        for sha in todo:
+        for sha, notebook in runs.contents(engine, todo):
             path = Path(tmp) / f"{sha}.ipynb"
-            path.write_bytes(runs.content(engine, sha))
+            path.write_bytes(notebook)
             requests.append(request.for_submission(path))
         done = 0
 

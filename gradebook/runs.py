@@ -6,6 +6,8 @@ graded once per suite and a batch killed at any moment resumes where it stopped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -29,10 +31,11 @@ def pending(engine: Engine, slug: str, current_hash: str, regrade: bool) -> list
     return [s for s in shas if s not in done]
 
 
-def content(engine: Engine, sha: str) -> bytes:
-    """The stored notebook with this content hash."""
+def contents(engine: Engine, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    """(sha, stored notebook) for each content hash, read in one session."""
     with Session(engine) as session:
-        return session.get(Blob, sha).content
+        for sha in shas:
+            yield sha, session.get(Blob, sha).content
 
 
 def record_run(engine: Engine, slug: str, sha: str, suite_hash: str,
