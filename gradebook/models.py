@@ -176,3 +176,35 @@ class PublishedModule(Base):
     slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"), primary_key=True)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class User(Base):
+    """A person who signs in to the web app: staff (instructor, ta) or a roster student.
+
+    `session_version` is copied into every session cookie at sign-in; raising it (logout,
+    a new password) makes every older cookie of this user invalid on the server side.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)  # stored lower-case
+    role: Mapped[str] = mapped_column(String(16))  # "instructor" | "ta" | "student"
+    student_id: Mapped[str | None] = mapped_column(ForeignKey("students.id"), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # argon2
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UserToken(Base):
+    """A one-time link to set a password: only the token's sha256 is stored."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # "set_password"
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -231,7 +231,7 @@ def _entity(student: str, component: str, slug: str | None) -> str:
 
 
 def import_scores(engine: Engine, course: Course, path: Path, component: str,
-                  slug: str | None = None, grader: str = "") -> int:
+                  slug: str | None = None, grader: str = "", *, by: str | None = None) -> int:
     """Validate the whole file, then store the changed scores in one transaction.
 
     Returns the number of scores written (new or changed); each one also gets an audit
@@ -258,7 +258,8 @@ def import_scores(engine: Engine, course: Course, path: Path, component: str,
                   component=component, slug=row.slug,
                   old_points=None if old is None else old.points, new_points=row.points,
                   old_max_points=None if old is None else old.max_points,
-                  max_points=row.max_points, grader=grader, source=f"{path} line {row.line}")
+                  max_points=row.max_points, grader=grader, source=f"{path} line {row.line}",
+                  by=by)
             changed += 1
     return changed
 
@@ -287,7 +288,7 @@ def _counted_tests(course: Course, engine: Engine, student: str, slug: str
 
 
 def override(engine: Engine, course: Course, student: str, slug: str, test_name: str,
-             points: float, reason: str) -> None:
+             points: float, reason: str, *, by: str | None = None) -> None:
     """Set one test's points for one student's module (a regrade), with an audit entry.
 
     The test must be one of the counted result's run (`gradebook.results`); the audit
@@ -314,7 +315,7 @@ def override(engine: Engine, course: Course, student: str, slug: str, test_name:
                              points=float(points), reason=reason))
         audit(session, "override", f"student {student} / {slug}", test=test_name,
               old_points=old, new_points=float(points), max_score=maximum, reason=reason,
-              grading_run=result.run_id)
+              grading_run=result.run_id, by=by)
 
 
 def apply_overrides(engine: Engine, course: Course) -> dict[tuple[str, str], float]:
@@ -328,7 +329,8 @@ def apply_overrides(engine: Engine, course: Course) -> dict[tuple[str, str], flo
 
 
 # --- extensions -----------------------------------------------------------------------
-def extend(engine: Engine, student: str, slug: str, days: int, reason: str = "") -> None:
+def extend(engine: Engine, student: str, slug: str, days: int, reason: str = "", *,
+           by: str | None = None) -> None:
     """Give a student `days` more days on a module (extensions of a module add up)."""
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise UserError(f"--days must be a whole number >= 1 (got {days!r})")
@@ -338,4 +340,5 @@ def extend(engine: Engine, student: str, slug: str, days: int, reason: str = "")
             known = ", ".join(session.scalars(select(Module.slug).order_by(Module.slug)))
             raise UserError(f"unknown module {slug!r}; the gradebook lists: {known or '(none)'}")
         session.add(Extension(student_id=student, slug=slug, days=days, reason=reason))
-        audit(session, "extension", f"student {student} / {slug}", days=days, reason=reason)
+        audit(session, "extension", f"student {student} / {slug}", days=days, reason=reason,
+              by=by)

@@ -40,9 +40,14 @@ def open_gradebook(course: Course) -> Engine:
     return engine
 
 
-def audit(session: Session, action: str, entity: str, **detail: Any) -> None:
-    """Append one audit entry in the caller's transaction."""
-    session.add(AuditEntry(actor=actor(), action=action, entity=entity, detail=detail))
+def audit(session: Session, action: str, entity: str, *, by: str | None = None,
+          **detail: Any) -> None:
+    """Append one audit entry in the caller's transaction.
+
+    `by` is the acting user (the web app passes the signed-in account's email); the CLI
+    leaves it out and the entry names the login name (`actor()`).
+    """
+    session.add(AuditEntry(actor=by or actor(), action=action, entity=entity, detail=detail))
 
 
 def actor() -> str:

@@ -21,7 +21,7 @@ from autograder.course_loader import load_course
 from autograder.core.errors import UserError
 from gradebook.backup import backup, backup_url
 from gradebook.export import export
-from gradebook.migrate import check, current, head, upgrade
+from gradebook.migrate import INITIAL_TABLES, check, current, head, upgrade
 from gradebook.models import Base, Blob, GradingRun, ManualScore, Student, Submission
 from gradebook.roster import import_roster
 from gradebook.store import open_gradebook
@@ -243,7 +243,7 @@ def test_upgrade_an_empty_sqlite_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert not check(url) and current(url) == ()
     upgrade(url)
-    assert check(url) and current(url) == (head(),) == ("0001",)
+    assert check(url) and current(url) == (head(),)
     assert_schema_is_the_models(url)
     upgrade(url)  # idempotent
     assert check(url)
@@ -252,7 +252,9 @@ def test_upgrade_an_empty_sqlite_file(tmp_path):
 def test_a_gradebook_from_create_all_is_adopted_with_its_rows(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine)  # how gradebooks were made before migrations
+    # how gradebooks were made before migrations: the tables of revision 0001 only
+    first = INITIAL_TABLES | {"published_modules"}
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables[t] for t in first])
     with Session(engine) as session, session.begin():
         session.add(Student(id="s1", name="Ada Lovelace", email="ada@uni.de"))
     engine.dispose()
