@@ -60,6 +60,17 @@ def book(tiny_course: Path):
     return course, engine
 
 
+@pytest.fixture
+def web(book):
+    """The web app on the tiny course's gradebook (`tests/web_support.Web`)."""
+    from web_support import Web
+
+    from app.web.settings import WebSettings
+
+    course, engine = book
+    return Web(course, engine, WebSettings(secret="test-secret-" + "x" * 40))
+
+
 @pytest.fixture(scope="session")
 def docker_engine(tmp_path_factory):
     """A private dockerd with the worker image imported; DOCKER_HOST points at it."""

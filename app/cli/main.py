@@ -23,8 +23,10 @@ from app.cli.image_cmd import app as image_app
 from app.cli.release_cmd import release_command
 from app.cli.roster_cmd import app as roster_app
 from app.cli.schedule_cmd import schedule_command
+from app.cli.serve_cmd import serve_command
 from app.cli.scores_cmd import app as scores_app
 from app.cli.scores_cmd import extend_command, override_command
+from app.cli.users_cmd import app as users_app
 from app.cli.validate_cmd import validate_command
 from app.cli.written_cmd import written_command
 
@@ -63,6 +65,8 @@ app.command("written")(written_command)
 app.command("export")(export_command)
 app.command("backup")(backup_command)
 app.command("doctor")(doctor_command)
+app.command("serve")(serve_command)
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The course's web app (FastAPI): staff grading, the gradebook, the student portal."""
