@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from app.web.deps import session_account
+from app.web.markdown import render_code, render_markdown
 from app.web.security import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -22,6 +23,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.autoescape = True
+templates.env.filters["markdown"] = render_markdown
+templates.env.filters["code"] = render_code
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any
