@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
                         TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -127,6 +127,8 @@ class ManualScore(Base):
     max_points: Mapped[float] = mapped_column(Float)
     grader: Mapped[str] = mapped_column(String(100), default="")
     comment: Mapped[str] = mapped_column(Text, default="")
+    # where the score came from: "web" (the grading pages) or the imported file and line
+    source: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -207,4 +209,121 @@ class UserToken(Base):
     purpose: Mapped[str] = mapped_column(String(32))  # "set_password"
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- grading in the web app: queues, rubrics in use, per-question grades ----------------
+
+class GradingQueue(Base):
+    """One thing staff grade for every student: a written question of a module
+    (component "written", question = its grade_id) or a manual component
+    ("module_report" per module; "presentation", "bonus" course-wide: slug "").
+
+    `seed` fixes the queue's random order and its opaque answer handles.
+    """
+
+    __tablename__ = "grading_queues"
+    __table_args__ = (UniqueConstraint("component", "slug", "question"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    component: Mapped[str] = mapped_column(String(32))
+    slug: Mapped[str] = mapped_column(String(64), default="")
+    question: Mapped[str] = mapped_column(String(200), default="")
+    points: Mapped[float] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order on the grading page
+    seed: Mapped[str] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    code_cells: Mapped[list] = mapped_column(JSON, default=list)  # grade_ids shown beside
+
+
+class RubricPart(Base):
+    __tablename__ = "rubric_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("grading_queues.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    max_points: Mapped[float] = mapped_column(Float)
+
+
+class RubricItem(Base):
+    """A rubric item in use; a deleted item keeps its row (answers it was applied to
+    lose it and are re-scored) so the audit log's references stay readable."""
+
+    __tablename__ = "rubric_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("rubric_parts.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    points: Mapped[float] = mapped_column(Float)
+    fixed: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AnswerGrade(Base):
+    """One student's grade on one queue: applied items (`AppliedItem`), adjustment, comment.
+
+    `points` is the scoring rule of `gradebook.rubric` applied to them, kept current when
+    an item's points change. `status` is "graded" or "needs_regrade" ("regrade all with
+    item X"); `flagged` asks the instructor to look.
+    """
+
+    __tablename__ = "answer_grades"
+    __table_args__ = (UniqueConstraint("queue_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("grading_queues.id"))
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"),
+                                                      nullable=True)
+    adjustment: Mapped[float] = mapped_column(Float, default=0.0)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not graded
+    status: Mapped[str] = mapped_column(String(16), default="ungraded")
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_note: Mapped[str] = mapped_column(Text, default="")
+    grader: Mapped[str] = mapped_column(String(200), default="")
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AppliedItem(Base):
+    __tablename__ = "applied_items"
+
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answer_grades.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("rubric_items.id"), primary_key=True)
+
+
+class GradingClaim(Base):
+    """A grader's hold on one answer until `expires_at` (so two graders never grade the
+    same answer at once); an expired claim is free for anyone to take over."""
+
+    __tablename__ = "grading_claims"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("grading_queues.id"), primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"), primary_key=True)
+    grader: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GradingSkip(Base):
+    """An answer a grader skipped: "next ungraded" passes it over for that grader."""
+
+    __tablename__ = "grading_skips"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("grading_queues.id"), primary_key=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"), primary_key=True)
+    grader: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class BankComment(Base):
+    """A reusable comment of one queue's comment bank."""
+
+    __tablename__ = "comment_bank"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("grading_queues.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

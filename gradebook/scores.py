@@ -129,7 +129,7 @@ def template(engine: Engine, course: Course, component: str, slug: str | None = 
 
 
 # --- import ---------------------------------------------------------------------------
-def _number(cell: str) -> float | None:
+def parse_number(cell: str) -> float | None:
     """A finite float from a cell ("1.5" or "1,5"); None when it is not one."""
     text = cell.strip()
     if text.count(",") == 1 and "." not in text:
@@ -191,7 +191,7 @@ def read_scores(path: Path, course: Course, component: str, slug: str | None,
         cell = rec.get("points", "")
         if cell == "":
             continue  # not graded yet
-        points = _number(cell)
+        points = parse_number(cell)
         if points is None:
             raise UserError(f"{path} line {line}: points {cell!r} is not a number; write e.g. "
                             f"7 or 7.5 (or leave it empty if not graded yet)")
@@ -202,7 +202,7 @@ def read_scores(path: Path, course: Course, component: str, slug: str | None,
         if max_cell == "":
             maximum = standard
         else:
-            parsed = _number(max_cell)
+            parsed = parse_number(max_cell)
             if parsed is None or parsed < 0:
                 raise UserError(f"{path} line {line}: max_points {max_cell!r} is not a number "
                                 f">= 0; fix it or leave it empty for the default "
@@ -253,7 +253,7 @@ def import_scores(engine: Engine, course: Course, path: Path, component: str,
                 continue
             session.add(ManualScore(student_id=row.student_id, component=component, slug=row.slug,
                                     points=row.points, max_points=row.max_points, grader=grader,
-                                    comment=row.comment))
+                                    comment=row.comment, source=f"{path} line {row.line}"))
             audit(session, "manual_score", _entity(row.student_id, component, row.slug),
                   component=component, slug=row.slug,
                   old_points=None if old is None else old.points, new_points=row.points,

@@ -172,6 +172,18 @@ def student_answers(engine: Engine, slug: str, grade_ids: list[str]
     return answers, roster
 
 
+def answer_cells(engine: Engine, submission_id: int, grade_ids: list[str]
+                 ) -> dict[str, str]:
+    """grade_id -> the cell's source in the submission's notebook (NO_ANSWER when the
+    notebook is missing or unreadable or has no such cell)."""
+    with Session(engine) as session:
+        submission = session.get(Submission, submission_id)
+        blob = session.get(Blob, submission.sha256) if submission is not None else None
+        content = blob.content if blob is not None else None
+        name = submission.source_name if submission is not None else str(submission_id)
+    return {gid: _answer(content, gid, name or str(submission_id)) for gid in grade_ids}
+
+
 # --- rendering ----------------------------------------------------------------------------
 
 _CSS = """

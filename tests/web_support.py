@@ -57,3 +57,85 @@ def login(client: TestClient, email: str, password: str = PASSWORD):
                                            "csrf_token": csrf(client)})
     assert response.status_code == 303, response.text
     return response
+
+
+def hand_in(course: Course, engine: Engine, answers: dict[str, str | None],
+            folder_name: str = "batch") -> None:
+    """Collect a notebook per student: the tiny master with `written_max` answered by the
+    given text (None: the student deleted the cell)."""
+    import json
+
+    from gradebook.collect import collect
+
+    master = course.root / "solutions" / "tiny" / "tiny.ipynb"
+    folder = course.root / folder_name
+    folder.mkdir(exist_ok=True)
+    for sid, answer in answers.items():
+        nb = json.loads(master.read_text())
+        cells = []
+        for cell in nb["cells"]:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "written_max":
+                if answer is None:
+                    continue
+                cell = dict(cell, source=answer)
+            cells.append(cell)
+        nb["cells"] = cells
+        (folder / f"{sid}.ipynb").write_text(json.dumps(nb))
+    report = collect(engine, "tiny", folder)
+    assert len(report.stored) + len(report.unchanged) == len(answers), report
+
+
+# A rubric for the tiny course's one written question (2 points) and its module report.
+TINY_RUBRIC = """
+[[question]]
+id = "written_max"
+points = 2
+
+[[question.part]]
+name = "Overflow"
+max_points = 1
+
+[[question.part.item]]
+points = 1
+fixed = true
+text = "Names overflow of exp for large inputs."
+
+[[question.part.item]]
+points = 0.5
+text = "Mentions large numbers, not overflow."
+
+[[question.part]]
+name = "Invariance"
+max_points = 1
+
+[[question.part.item]]
+points = 1
+text = "Softmax does not change when a constant is subtracted."
+note = "Accept shift invariance stated in words."
+
+[[question.part.item]]
+points = -0.5
+text = "Claims the result changes."
+
+[[question]]
+id = "module_report"
+points = 10
+
+[[question.part]]
+name = "Report"
+max_points = 10
+
+[[question.part.item]]
+points = 10
+fixed = true
+text = "Complete and clear."
+
+[[question.part.item]]
+points = 5
+fixed = true
+text = "Half done."
+"""
+
+
+def write_tiny_rubric(course: Course) -> None:
+    (course.root / "solutions" / "tiny" / "rubric.toml").write_text(TINY_RUBRIC)
