@@ -52,6 +52,7 @@ from gradebook.stats import module_stats, score_summary, write_plots
 router = APIRouter(prefix="/gradebook", dependencies=[Depends(csrf_protect)])
 
 TextField = Annotated[str, Form(max_length=2000)]
+PARTS = ("autograded", "written", "module_report")  # columns of module_breakdown shown
 DONE = {"override": "The override is saved.", "extension": "The extension is saved.",
         "publish": "The module is published.", "published": "The module was published already."}
 
@@ -137,19 +138,20 @@ def _columns(course: Course) -> list[Column]:
 
 def _rows(course: Course, engine: Engine, query: str) -> list[GradebookRow]:
     view = gradebook_view(course, engine)
+    parts = view.parts[list(PARTS)].to_dict("index")
     rows = []
-    for sid, record in view.table.iterrows():
+    for sid, record in zip(view.table.index, view.table.to_dict("records")):
         if not _matches(query, str(sid), str(record["name"])):
             continue
         row = GradebookRow(str(sid), str(record["name"]))
         for spec in course.modules:
-            part = view.parts.loc[(sid, spec.slug)]
-            for component in ("autograded", "written", "module_report"):
-                row.cells[f"{spec.slug}:{component}"] = float(part[component])
+            for component in PARTS:
+                row.cells[f"{spec.slug}:{component}"] = float(parts[(sid, spec.slug)][component])
             row.cells[spec.slug] = float(record[spec.slug])
         for key in ("report", "presentation", "bonus", "final"):
             row.cells[key] = float(record[key])
-        row.cells["grade"] = "" if record["grade"] is None else str(record["grade"])
+        grade = record["grade"]
+        row.cells["grade"] = grade if isinstance(grade, str) else ""
         rows.append(row)
     return rows
 
