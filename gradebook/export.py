@@ -21,13 +21,26 @@ Three formats, all UTF-8 CSV with a header row:
 
 Letter grades are left out of the LMS files (both LMSs expect numbers in grade columns);
 the csv format has them.
+
+Formula injection: a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (or a tab
+or carriage return before one) as a formula, so every text cell of every format that starts
+with one of these gets a leading `'` (`safe_cell`), a student named `=HYPERLINK(...)`
+included. Cells that are plain numbers (`-1.5`, `+3`) are written as they are.
+
+`export` writes a file; `export_text` gives the same text (the web app's download), and
+`gradebook_view` gives the final table together with the per-module breakdown (the web
+app's gradebook page), all from the one `final_grades` that `course final` uses.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -35,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from autograder.core.errors import UserError
-from gradebook.aggregate import final_grades
+from gradebook.aggregate import final_grades, module_breakdown
 from gradebook.frames import load_frames
 from gradebook.models import Student
 
@@ -44,6 +57,20 @@ MOODLE_ID_COLUMNS = ["Email address", "User ID", "Full name"]
 CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas writes it in its own exports
 DECIMALS = 2
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, with a leading `'`.
+
+    Text starting with =, +, -, @, a tab or a carriage return is escaped unless it is a
+    plain number ("-1.5" stays); anything that is not a string is returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) \
+            and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _roster(engine: Engine) -> pd.DataFrame:
@@ -55,11 +82,29 @@ def _roster(engine: Engine) -> pd.DataFrame:
     return frame.set_index("student_id")
 
 
-def final_table(course: Course, engine: Engine) -> pd.DataFrame:
-    """The final grades with name, email and lms_id first (index student_id)."""
+@dataclass(frozen=True)
+class GradebookView:
+    """The final table (as `final_table`) and the per-module parts of the same data.
+
+    `parts` is `gradebook.aggregate.module_breakdown` (autograded, written, module_report,
+    max_points, late_factor, score per (student_id, slug)).
+    """
+
+    table: pd.DataFrame
+    parts: pd.DataFrame
+
+
+def gradebook_view(course: Course, engine: Engine) -> GradebookView:
+    """The final grades with names and their per-module parts, from one read of the book."""
     attempts, manual, extensions, students = load_frames(engine, course)
     grades = final_grades(course, attempts, manual, extensions, students)
-    return _roster(engine).join(grades, how="inner")
+    parts = module_breakdown(course, attempts, manual, extensions, students)
+    return GradebookView(_roster(engine).join(grades, how="inner"), parts)
+
+
+def final_table(course: Course, engine: Engine) -> pd.DataFrame:
+    """The final grades with name, email and lms_id first (index student_id)."""
+    return gradebook_view(course, engine).table
 
 
 def grade_items(course: Course, table: pd.DataFrame) -> dict[str, tuple[pd.Series, float]]:
@@ -83,18 +128,23 @@ def _number(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def _write_rows(out: Path, header: list[str], rows: list[list[str]]) -> None:
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
+def _write_rows(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(cell) for cell in header])
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
 
 
-def _export_csv(course: Course, table: pd.DataFrame, out: Path) -> None:
-    table.to_csv(out, index_label="student_id", encoding="utf-8")
+def _export_csv(course: Course, table: pd.DataFrame, out: TextIO) -> None:
+    safe = table.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(safe_cell)
+    safe.index = safe.index.map(safe_cell)
+    safe.columns = [safe_cell(str(c)) for c in safe.columns]
+    safe.to_csv(out, index_label="student_id")
 
 
-def _export_moodle(course: Course, table: pd.DataFrame, out: Path) -> None:
+def _export_moodle(course: Course, table: pd.DataFrame, out: TextIO) -> None:
     items = grade_items(course, table)
     rows = [[str(table.at[sid, "email"]), _text(table.at[sid, "lms_id"]),
              str(table.at[sid, "name"])] + [_number(values[sid]) for values, _ in items.values()]
@@ -102,7 +152,7 @@ def _export_moodle(course: Course, table: pd.DataFrame, out: Path) -> None:
     _write_rows(out, MOODLE_ID_COLUMNS + list(items), rows)
 
 
-def _export_canvas(course: Course, table: pd.DataFrame, out: Path) -> None:
+def _export_canvas(course: Course, table: pd.DataFrame, out: TextIO) -> None:
     items = grade_items(course, table)
     points = [POINTS_POSSIBLE, "", "", "", ""] + [_number(top) for _, top in items.values()]
     rows = [[str(table.at[sid, "name"]), _text(table.at[sid, "lms_id"]), str(sid),
@@ -117,7 +167,7 @@ def _text(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
-WRITERS: dict[str, Callable[[Course, pd.DataFrame, Path], None]] = {
+WRITERS: dict[str, Callable[[Course, pd.DataFrame, TextIO], None]] = {
     "csv": _export_csv, "moodle": _export_moodle, "canvas": _export_canvas,
 }
 
@@ -127,17 +177,32 @@ def default_name(course: Course, fmt: str) -> str:
     return "grades.csv" if fmt == "csv" else f"grades-{fmt}.csv"
 
 
+def _writer(fmt: str) -> Callable[[Course, pd.DataFrame, TextIO], None]:
+    """The writer of format `fmt` (any case); UserError naming the formats otherwise."""
+    writer = WRITERS.get(fmt.lower())
+    if writer is None:
+        raise UserError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    return writer
+
+
+def export_text(course: Course, engine: Engine, fmt: str) -> str:
+    """The text `export` writes for format `fmt` (the same characters, line ends included)."""
+    writer = _writer(fmt)
+    out = io.StringIO(newline="")
+    writer(course, final_table(course, engine), out)
+    return out.getvalue()
+
+
 def export(course: Course, engine: Engine, fmt: str, out: Path) -> Path:
     """Write the final grades in format `fmt` (csv, moodle, canvas) to `out`; returns `out`.
 
     UserError (one line) for an unknown format or a folder that does not exist.
     """
-    writer = WRITERS.get(fmt.lower())
-    if writer is None:
-        raise UserError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    writer = _writer(fmt)
     out = Path(out)
     if not out.parent.is_dir():
         raise UserError(f"{out}: folder {out.parent} does not exist; create it or pick "
                         f"another --out")
-    writer(course, final_table(course, engine), out)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer(course, final_table(course, engine), fh)
     return out

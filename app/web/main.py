@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from app.web.deps import NotSignedIn
 from app.web.pages import STATIC, error_page
-from app.web.routers import auth, grading, home
+from app.web.routers import auth, gradebook, grading, home
 from app.web.security import LoginLimiter, security_headers
 from app.web.settings import WebSettings
 from autograder.config import Course
@@ -45,7 +45,7 @@ def create_app(course: Course, engine: Engine, settings: WebSettings) -> FastAPI
                        max_age=int(settings.session_max_age.total_seconds()),
                        same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, grading.router):
+    for router in (auth.router, home.router, grading.router, gradebook.router):
         app.include_router(router)
     _error_pages(app)
     return app
