@@ -200,10 +200,18 @@ def _item(table: dict[str, Any], part_max: float, at: _Where) -> Item:
     return Item(points=points, text=text, note=note, fixed=fixed)
 
 
+def _named(table: dict[str, Any], key: str, at: _Where, show: bool) -> _Where:
+    """`at` with the table's id or name, when it has a usable one, in brackets."""
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        return at
+    return _Where(at.where, f"{at.position} ({_show(value) if show else value})")
+
+
 def _part(table: dict[str, Any], at: _Where) -> Part:
+    at = _named(table, "name", at, show=True)
     _keys(table, _PART_KEYS, ("name", "max_points"), at, 'name = "..." and max_points = 2')
     name = _text(table, "name", at)
-    at = _Where(at.where, f"{at.position} ({name!r})")
     max_points = _number(table, "max_points", at)
     if max_points <= 0:
         raise at.error(f"max_points must be > 0 (got {_show(max_points)})")
@@ -213,10 +221,10 @@ def _part(table: dict[str, Any], at: _Where) -> Part:
 
 
 def _question(table: dict[str, Any], at: _Where) -> Question:
+    at = _named(table, "id", at, show=False)
     _keys(table, _QUESTION_KEYS, ("id", "points", "part"), at,
           'id = "...", points = 5 and a [[question.part]]')
     qid = _text(table, "id", at)
-    at = _Where(at.where, f"{at.position} ({qid})")
     points = _number(table, "points", at)
     if points <= 0:
         raise at.error(f"points must be > 0 (got {_show(points)})")

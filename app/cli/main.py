@@ -22,6 +22,7 @@ from app.cli.gradescope_cmd import gradescope_command
 from app.cli.image_cmd import app as image_app
 from app.cli.release_cmd import release_command
 from app.cli.roster_cmd import app as roster_app
+from app.cli.rubric_cmd import app as rubric_app
 from app.cli.schedule_cmd import schedule_command
 from app.cli.serve_cmd import serve_command
 from app.cli.scores_cmd import app as scores_app
@@ -67,6 +68,7 @@ app.command("backup")(backup_command)
 app.command("doctor")(doctor_command)
 app.command("serve")(serve_command)
 app.add_typer(users_app, name="users")
+app.add_typer(rubric_app, name="rubric")
 
 
 def main() -> None:

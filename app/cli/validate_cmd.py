@@ -1,13 +1,19 @@
-"""`course validate [SLUG...]`: master runs, reference full, stub zero, mutants caught."""
+"""`course validate [SLUG...]`: master runs, reference full, stub zero, mutants caught, and
+the rubric files hold (`gradebook.rubric`: the module's, and without SLUGs the course-wide
+one too); every rubric problem is a failed check of its own."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from app.cli.common import EXIT_USAGE, console, course_from, user_errors
 from autograder.layout import module_layout
 from autograder.validate import Check, validate_module
+from gradebook.rubric import check_course_rubric, check_module_rubric
 
 
 def validate_command(
@@ -43,6 +49,9 @@ def validate_command(
             console.print(f"[bold]validating {slug}[/]")
             checks += validate_module(course, slug, workers=workers, run_master=execute,
                                       progress=show, device=device)
+            checks += _rubric_checks(slug, check_module_rubric(course, slug), show)
+        if not slugs and checks:
+            checks += _rubric_checks("(course)", check_course_rubric(course), show)
         table = Table(title="course validate")
         for col in ("module", "check", "result", "detail", "s"):
             table.add_column(col, overflow="fold", justify="right" if col == "s" else "left")
@@ -58,3 +67,14 @@ def validate_command(
         console.print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
         if failed or not checks:
             raise typer.Exit(1 if checks else EXIT_USAGE)
+
+
+def _rubric_checks(module: str, problems: list[str], show: Callable[[Check], None]
+                   ) -> list[Check]:
+    """One passed check when the rubric file holds (or there is none), else one failed
+    check per problem (escaped: the table and the FAIL lines render markup)."""
+    made = [Check(module, "rubric", False, escape(line)) for line in problems] or \
+        [Check(module, "rubric", True, "rubric.toml holds (or none: default rubrics)")]
+    for check in made:
+        show(check)
+    return made
