@@ -25,8 +25,8 @@ Scoring (the same for every question):
                where base = the points of the applied fixed item, or 0 when none is applied
     question = clamp(sum(parts) + adjustment, 0, question.points)
 
-At most one fixed item per part counts: applying a fixed item replaces another fixed
-item of the same part.
+At most one fixed item per part may be applied: `gradebook.marking.submit_grade` refuses
+two, and on the grading page choosing one unchecks the other.
 """
 
 from __future__ import annotations
