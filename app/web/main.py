@@ -28,6 +28,7 @@ from autograder.config import Course
 from autograder.core.errors import UserError
 
 log = logging.getLogger("app.web")
+ROUTERS = (auth.router, home.router, grading.router, gradebook.router)
 SESSION_COOKIE = "fdl_session"
 
 
@@ -45,7 +46,7 @@ def create_app(course: Course, engine: Engine, settings: WebSettings) -> FastAPI
                        max_age=int(settings.session_max_age.total_seconds()),
                        same_site="lax", https_only=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, grading.router, gradebook.router):
+    for router in ROUTERS:
         app.include_router(router)
     _error_pages(app)
     return app
