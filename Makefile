@@ -45,8 +45,9 @@ $(TEST_STAMP): $(SETUP_STAMP) pyproject.toml
 	    command -v slurmctld >/dev/null 2>&1 || need="$$need slurm-wlm"; \
 	    command -v munged >/dev/null 2>&1 || need="$$need munge"; \
 	    command -v dockerd >/dev/null 2>&1 || need="$$need docker.io"; \
+	    command -v chromium >/dev/null 2>&1 || need="$$need chromium"; \
 	    if [ -n "$$need" ]; then \
-	        echo ">> installing from Debian:$$need (PostgreSQL, Slurm and Docker tests)"; \
+	        echo ">> installing from Debian:$$need (PostgreSQL, Slurm, Docker and browser tests)"; \
 	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need \
 	        || echo ">> some of$$need unavailable: their tests skip with the reason"; fi; fi
 	$(BIN)/pip install -q -e '.[test]'

@@ -2,6 +2,7 @@
 // 1-9, 0: toggle the rubric items (a fixed item clears the part's other fixed item);
 // n: submit and next; s: save; j / k: next / previous answer; c: comment; a: adjustment;
 // x: skip; f: flag; Escape: leave a text field. Keys are ignored while typing in a field.
+// On a queue's page, n starts grading ("Grade next").
 (function () {
   "use strict";
   function form() { return document.getElementById("grade-form"); }
@@ -51,6 +52,15 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     const f = form();
+    const start = document.getElementById("grade-next");
+    if (!f && start) {
+      document.addEventListener("keydown", function (e) {
+        if (e.key === "n" && !e.altKey && !e.ctrlKey && !e.metaKey && !typing(document.activeElement)) {
+          e.preventDefault();
+          start.form.requestSubmit(start);
+        }
+      });
+    }
     if (!f) return;
     f.querySelectorAll("input[name=item]").forEach(function (box) {
       box.addEventListener("change", function () { onItemChange(box); });
