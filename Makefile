@@ -13,7 +13,7 @@ TEST_STAMP := $(VENV)/.installed-test
 TORCH_CPU := torch==2.13.0
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test-deps demo test lint clean
+.PHONY: setup test-deps demo test lint clean serve screenshots
 
 # `setup`: what `make demo` needs (the venv, this project, bubblewrap for the sandbox).
 # `test-deps`: that, plus the test extras and the system packages the tests use.
@@ -61,6 +61,19 @@ demo: $(SETUP_STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/lint-imports --no-cache
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+# Optional: the web app on the demo class's gradebook (after `make demo`), with a demo
+# staff login printed (its password exists only in the demo gradebook).
+serve: $(SETUP_STAMP)
+	$(BIN)/python -m app.demo.serve
+
+# Refresh the screenshots kept in docs/ from the browser tests' build/screenshots/.
+SHOTS := grading gradebook student
+screenshots: $(TEST_STAMP)
+	rm -rf build/screenshots
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
+	mkdir -p docs/screenshots
+	for n in $(SHOTS); do cp build/screenshots/$$n.png docs/screenshots/$$n.png; done
 
 clean:
 	rm -rf $(VENV) .venv demo-output .pytest_cache

@@ -325,3 +325,47 @@ def test_backup_of_postgres_with_pg_dump(pg_url, tiny_course, tmp_path):
     listing = subprocess.run([str(Path(find_pg_dump()).with_name("pg_restore")), "--list",
                               str(dest)], capture_output=True, text=True, check=True).stdout
     assert "TABLE DATA public students" in listing
+
+
+def test_grading_claims_on_postgres(pg_url, tiny_course):
+    """Eight graders asking for "next" at once on PostgreSQL: each answer is handed out
+    once; an expired claim is taken over; a held answer cannot be submitted by another."""
+    import threading
+
+    from web_support import hand_in, write_tiny_rubric
+
+    from gradebook import marking, queues
+
+    course = course_on(tiny_course, pg_url)
+    engine = open_gradebook(course)
+    try:
+        (tiny_course / "students.csv").write_text(ROSTER, encoding="utf-8")
+        import_roster(engine, tiny_course / "students.csv")
+        write_tiny_rubric(course)
+        hand_in(course, engine, {"s1": "a", "s2": "b", "s3": "c", "s4": "d"})
+        queues.sync_queues(course, engine)
+        queue = next(q for q in queues.queues(engine) if q.component == "written")
+        got: dict[str, object] = {}
+        barrier = threading.Barrier(8)
+
+        def grab(name: str) -> None:
+            barrier.wait()
+            got[name] = queues.next_ungraded(course, engine, queue, name)
+
+        threads = [threading.Thread(target=grab, args=(f"ta{i}",)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        handed = sorted(t.student_id for t in got.values() if t is not None)
+        assert handed == ["s1", "s2", "s3", "s4"]
+        holder = next(name for name, t in got.items() if t is not None)
+        task = got[holder]
+        with pytest.raises(marking.ClaimTaken):
+            marking.submit_grade(course, engine, queue, task, "intruder", set(), 0.0, "")
+        later = queues.now_utc() + queues.CLAIM_TTL + timedelta(seconds=1)
+        taken = queues.next_ungraded(course, engine, queue, "late", now=later)
+        assert taken is not None
+        assert queues.claim_holder(engine, queue.id, taken.student_id, now=later) == "late"
+    finally:
+        engine.dispose()
