@@ -22,21 +22,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from autograder.core.errors import UserError
-from gradebook.models import (AnswerGrade, GradingClaim, GradingQueue, GradingSkip, RubricItem,
-                              RubricPart, Student)
+from gradebook.models import (AnswerGrade, AuditEntry, Extension, GradingClaim, GradingQueue, GradingSkip,
+                              RubricItem, RubricPart, Student, Submission)
 from gradebook.results import counted_results
 from gradebook.rubric import (Question, course_rubric_path, default_question, load_rubric,
                               module_rubric_path)
 from gradebook.scores import COURSE_WIDE, default_max
+from gradebook.written import master_questions
 
 CLAIM_TTL = timedelta(minutes=20)
 HANDLE_DIGITS = 16
@@ -77,13 +79,11 @@ def queue_title(course: Course, queue: GradingQueue) -> str:
 
 def _wanted(course: Course) -> list[tuple[str, str, str, float, Question | None]]:
     """(component, slug, question, points, rubric entry) of every queue the course has."""
-    from gradebook.written import load_master, written_questions
-
     out: list[tuple[str, str, str, float, Question | None]] = []
     for spec in course.modules:
         rubric = load_rubric(module_rubric_path(course, spec.slug))
         try:
-            questions = written_questions(load_master(course, spec.slug))
+            questions = master_questions(course, spec.slug)
         except UserError:
             questions = []  # no master yet: only the module report is graded
         for q in questions:
@@ -153,9 +153,39 @@ def get_queue(engine: Engine, queue_id: int) -> GradingQueue:
 
 # --- the tasks ------------------------------------------------------------------------------
 
+_TASKS: dict[tuple[int, int, str], tuple[tuple, list[Task]]] = {}
+_TASKS_LOCK = threading.Lock()
+
+
+def _inputs_version(session: Session, slug: str) -> tuple:
+    """Changes whenever the inputs of a queue's task list change: the roster (each import
+    writes an audit entry), the module's submissions and its extensions (their rows are
+    only ever added)."""
+    roster = session.execute(select(
+        select(func.count()).select_from(Student).scalar_subquery(),
+        select(func.max(AuditEntry.id)).where(AuditEntry.action == "roster_import")
+        .scalar_subquery())).one()
+    subs = session.execute(select(func.count(), func.max(Submission.id))
+                           .where(Submission.slug == slug)).one() if slug else ()
+    ext = session.execute(select(func.count(), func.max(Extension.id))
+                          .where(Extension.slug == slug)).one() if slug else ()
+    return tuple(roster), tuple(subs), tuple(ext)
+
+
 def tasks(course: Course, engine: Engine, queue: GradingQueue) -> list[Task]:
-    """The queue's tasks in its fixed random order."""
+    """The queue's tasks in its fixed random order.
+
+    The list is computed once per state of its inputs (`_inputs_version`) and reused
+    while they stay the same: the counted attempts of a module take tens of milliseconds
+    to work out, and every grading action needs the list.
+    """
     with Session(engine) as session:
+        version = _inputs_version(session, queue.slug if queue.component == "written" else "")
+        key = (id(engine), queue.id, queue.seed)
+        with _TASKS_LOCK:
+            cached = _TASKS.get(key)
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
         names = dict(session.execute(select(Student.id, Student.name)).all())
     if queue.component == "written":
         counted = counted_results(course, engine, queue.slug, with_tests=False)
@@ -163,7 +193,10 @@ def tasks(course: Course, engine: Engine, queue: GradingQueue) -> list[Task]:
     else:
         pairs = [(sid, None) for sid in names]
     out = [Task(sid, names.get(sid, ""), handle_of(queue.seed, sid), sub) for sid, sub in pairs]
-    return sorted(out, key=lambda t: t.handle)
+    out.sort(key=lambda t: t.handle)
+    with _TASKS_LOCK:
+        _TASKS[key] = (version, out)
+    return list(out)
 
 
 def find_task(course: Course, engine: Engine, queue: GradingQueue, handle: str) -> Task:
@@ -245,9 +278,30 @@ def next_ungraded(course: Course, engine: Engine, queue: GradingQueue, grader: s
         for task in open_tasks:
             if task.student_id in others or task.student_id in skipped:
                 continue
-            if _try_claim(session, queue.id, task.student_id, grader, now, ttl):
-                return task
+            if not _try_claim(session, queue.id, task.student_id, grader, now, ttl):
+                continue
+            # Graded by someone else after the states above were read: a submit commits
+            # the grade and drops its claim together, so once this claim is held, a
+            # fresh read shows every grade that could race with it.
+            if _graded_now(session, queue.id, task.student_id):
+                _drop_claim(session, queue.id, task.student_id, grader)
+                continue
+            return task
     return None
+
+
+def _graded_now(session: Session, queue_id: int, student_id: str) -> bool:
+    status = session.scalars(select(AnswerGrade.status).where(
+        AnswerGrade.queue_id == queue_id, AnswerGrade.student_id == student_id)).first()
+    session.commit()
+    return status == GRADED
+
+
+def _drop_claim(session: Session, queue_id: int, student_id: str, grader: str) -> None:
+    session.execute(delete(GradingClaim).where(
+        GradingClaim.queue_id == queue_id, GradingClaim.student_id == student_id,
+        GradingClaim.grader == grader))
+    session.commit()
 
 
 def claim(engine: Engine, queue: GradingQueue, student_id: str, grader: str, *,

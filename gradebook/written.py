@@ -35,6 +35,7 @@ Choices where the brief is silent:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -118,6 +119,22 @@ def written_questions(master: NotebookNode) -> list[WrittenQuestion]:
         questions.append(WrittenQuestion(gid, _float(meta.get("points")),
                                          own or previous_text, model))
     return questions
+
+
+@functools.lru_cache(maxsize=32)
+def _questions_of(path: str, mtime_ns: int, size: int) -> tuple[WrittenQuestion, ...]:
+    try:
+        return tuple(written_questions(parse_notebook(Path(path).read_bytes(), path)))
+    except NotebookError as exc:
+        raise UserError(str(exc)) from None
+
+
+def master_questions(course: Course, slug: str) -> tuple[WrittenQuestion, ...]:
+    """The written questions of the module's master, parsed once per version of the file."""
+    layout = module_layout(course, slug)
+    layout.require("master")
+    stat = layout.master.stat()
+    return _questions_of(str(layout.master), stat.st_mtime_ns, stat.st_size)
 
 
 def load_master(course: Course, slug: str) -> NotebookNode:

@@ -254,3 +254,16 @@ def test_exported_rubric_reads_back_as_the_edited_one(graded_course):
     rubric = parse_rubric(dump_rubric(marking.export_rubric(engine, together)), "export")
     assert [x.id for x in rubric.questions] == ["written_max", "module_report"]
     assert [i.text for i in rubric.questions[0].parts[0].items][-1] == "Partly."
+
+
+def test_an_answer_graded_while_next_was_looking_is_not_handed_out(graded_course, monkeypatch):
+    """A grader whose view of the grades is stale (another grader submitted in between)
+    must not be given the answer just graded."""
+    course, engine = graded_course
+    q = _queue(engine, "written", "written_max")
+    first = queues.next_ungraded(course, engine, q, "ta1@uni.de")
+    marking.submit_grade(course, engine, q, first, "ta1@uni.de", set(), 1.0, "")
+    monkeypatch.setattr(queues, "grade_states", lambda session, queue_id: {})  # stale read
+    given = queues.next_ungraded(course, engine, q, "ta2@uni.de")
+    assert given is not None and given.student_id != first.student_id
+    assert queues.claim_holder(engine, q.id, first.student_id) is None

@@ -26,7 +26,7 @@ from gradebook.queues import Task
 from gradebook.results import counted_result
 from gradebook.rubric import dump_rubric
 from gradebook.scores import parse_number
-from gradebook.written import NO_ANSWER, answer_cells, load_master, written_questions
+from gradebook.written import NO_ANSWER, answer_cells, master_questions
 
 router = APIRouter(prefix="/grading", dependencies=[Depends(csrf_protect)])
 
@@ -150,7 +150,7 @@ def _content(course, engine, queue: GradingQueue, task: Task) -> dict:
     out["missing"] = out["answer"] == NO_ANSWER
     out["code"] = [(gid, cells[gid]) for gid in queue.code_cells]
     try:
-        found = {q.grade_id: q for q in written_questions(load_master(course, queue.slug))}
+        found = {q.grade_id: q for q in master_questions(course, queue.slug)}
     except UserError:
         found = {}
     if queue.question in found:
