@@ -196,9 +196,15 @@ def module_breakdown(course: Course, attempts: pd.DataFrame, manual: pd.DataFram
 
 
 def module_scores(course: Course, attempts: pd.DataFrame, manual: pd.DataFrame | None,
-                  extensions: pd.DataFrame | None, students: Iterable[str]) -> pd.DataFrame:
-    """Module score (%) per student (index student_id) and module (one column per slug)."""
-    scores = module_breakdown(course, attempts, manual, extensions, students)["score"]
+                  extensions: pd.DataFrame | None, students: Iterable[str],
+                  breakdown: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Module score (%) per student (index student_id) and module (one column per slug).
+
+    `breakdown` is `module_breakdown` of the same inputs when the caller has it already.
+    """
+    if breakdown is None:
+        breakdown = module_breakdown(course, attempts, manual, extensions, students)
+    scores = breakdown["score"]
     wide = scores.unstack("slug")
     wide = wide.reindex(index=_student_index(students),
                         columns=[m.slug for m in course.modules])
@@ -237,14 +243,16 @@ def _manual_percent(man: pd.DataFrame, component: str, roster: pd.Index) -> pd.D
 
 def final_grades(course: Course, attempts: pd.DataFrame, manual: pd.DataFrame | None,
                  extensions: pd.DataFrame | None, students: Iterable[str],
-                 scale: str | None = None) -> pd.DataFrame:
+                 scale: str | None = None, breakdown: pd.DataFrame | None = None
+                 ) -> pd.DataFrame:
     """Module scores, report, presentation, bonus, final (%) and grades per student.
 
     Columns: one per module slug, report, presentation, bonus, final, grade (the named
     scale, or the first configured one), then grade_<name> for every configured scale.
+    `breakdown`: as in `module_scores`.
     """
     roster = _student_index(students)
-    out = module_scores(course, attempts, manual, extensions, roster)
+    out = module_scores(course, attempts, manual, extensions, roster, breakdown)
     weights = np.array([m.weight for m in course.modules], dtype=float)
     weights = weights / weights.sum()
     out["report"] = out[[m.slug for m in course.modules]].to_numpy() @ weights

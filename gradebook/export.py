@@ -97,8 +97,8 @@ class GradebookView:
 def gradebook_view(course: Course, engine: Engine) -> GradebookView:
     """The final grades with names and their per-module parts, from one read of the book."""
     attempts, manual, extensions, students = load_frames(engine, course)
-    grades = final_grades(course, attempts, manual, extensions, students)
     parts = module_breakdown(course, attempts, manual, extensions, students)
+    grades = final_grades(course, attempts, manual, extensions, students, breakdown=parts)
     return GradebookView(_roster(engine).join(grades, how="inner"), parts)
 
 
