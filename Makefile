@@ -13,7 +13,7 @@ TEST_STAMP := $(VENV)/.installed-test
 TORCH_CPU := torch==2.13.0
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test-deps demo test lint clean serve screenshots
+.PHONY: setup test-deps demo test lint clean serve screenshots vendor
 
 # `setup`: what `make demo` needs (the venv, this project, bubblewrap for the sandbox).
 # `test-deps`: that, plus the test extras and the system packages the tests use.
@@ -74,6 +74,20 @@ screenshots: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
 	mkdir -p docs/screenshots
 	for n in $(SHOTS); do cp build/screenshots/$$n.png docs/screenshots/$$n.png; done
+
+# Fetch the vendored front-end files again from npm; the sha256 of each is pinned in
+# app/web/static/vendor/MANIFEST.json (a test compares them).
+KATEX := 0.16.47
+HTMX := 2.0.11
+NPM_DIR := build/npm
+vendor:
+	rm -rf $(NPM_DIR) && mkdir -p $(NPM_DIR)
+	cd $(NPM_DIR) && npm pack --silent katex@$(KATEX) htmx.org@$(HTMX) >/dev/null
+	cd $(NPM_DIR) && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar -xzf "$$f" -C "$${f%.tgz}"; done
+	d=app/web/static/vendor/katex-$(KATEX); k=$(NPM_DIR)/katex-$(KATEX)/package; mkdir -p $$d/fonts && \
+	    cp $$k/dist/katex.min.js $$k/dist/katex.min.css $$k/LICENSE $$d/ && cp $$k/dist/fonts/*.woff2 $$d/fonts/
+	d=app/web/static/vendor/htmx-$(HTMX); h=$(NPM_DIR)/htmx.org-$(HTMX)/package; mkdir -p $$d && \
+	    cp $$h/dist/htmx.min.js $$h/LICENSE $$d/
 
 clean:
 	rm -rf $(VENV) .venv demo-output .pytest_cache

@@ -381,3 +381,19 @@ def test_math_js_is_a_file_of_its_own_and_no_template_has_inline_script():
         scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", text, re.S)
         assert all("src=" in attrs and body.strip() == "" for attrs, body in scripts), template
         assert not re.search(r"\son[a-z]+\s*=", text), template
+
+
+def test_the_vendored_front_end_files_are_the_pinned_ones():
+    """Every file under static/vendor/ is listed in its MANIFEST.json with its sha256
+    (`make vendor` fetches them from npm again), and nothing unlisted sits beside them."""
+    import hashlib
+    import json
+
+    vendor = Path(__file__).resolve().parent.parent / "app" / "web" / "static" / "vendor"
+    manifest = json.loads((vendor / "MANIFEST.json").read_text())
+    present = {str(p.relative_to(vendor)) for p in vendor.rglob("*")
+               if p.is_file() and p.name != "MANIFEST.json"}
+    assert present == set(manifest["sha256"])
+    for name, digest in manifest["sha256"].items():
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+    assert {name.split("/")[0] for name in present} == set(manifest["packages"])
