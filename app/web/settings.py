@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from autograder.config import Course
 from autograder.core.errors import UserError
+from gradebook.queues import CLAIM_TTL
 
 SECRET_BYTES = 32
 
@@ -33,7 +34,7 @@ class WebSettings:
     login_failures_per_email: int = 5  # within login_window, then 429
     login_failures_per_client: int = 30  # within login_window, per client address
     login_window: timedelta = timedelta(minutes=15)
-    claim_ttl: timedelta = timedelta(minutes=20)  # a grader's hold on one answer
+    claim_ttl: timedelta = CLAIM_TTL  # a grader's hold on one answer
     public_url: str = "http://127.0.0.1:8000"  # where links printed by the CLI point
 
 

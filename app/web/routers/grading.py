@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
-from app.web.deps import CourseDep, EngineDep, Instructor, Staff
+from app.web.deps import CourseDep, EngineDep, Instructor, SettingsDep, Staff
 from app.web.pages import error_page, render
 from app.web.security import csrf_protect
 from autograder.core.errors import UserError
@@ -103,9 +103,10 @@ def queue_page(request: Request, course: CourseDep, engine: EngineDep, me: Staff
 
 
 @router.post("/{queue_id}/next")
-def next_answer(course: CourseDep, engine: EngineDep, me: Staff, queue_id: int) -> Response:
+def next_answer(course: CourseDep, engine: EngineDep, settings: SettingsDep, me: Staff,
+                queue_id: int) -> Response:
     queue = _queue(engine, queue_id)
-    task = queues.next_ungraded(course, engine, queue, me.email)
+    task = queues.next_ungraded(course, engine, queue, me.email, ttl=settings.claim_ttl)
     if task is None:
         return _back(f"/grading/{queue_id}?done=all")
     return _back(_answer_url(queue_id, task.handle))
@@ -187,7 +188,8 @@ def answer_page(request: Request, course: CourseDep, engine: EngineDep, me: Staf
 
 
 @router.post("/{queue_id}/answers/{handle}")
-def submit(request: Request, course: CourseDep, engine: EngineDep, me: Staff, queue_id: int,
+def submit(request: Request, course: CourseDep, engine: EngineDep, settings: SettingsDep,
+           me: Staff, queue_id: int,
            handle: str, item: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI form
            adjustment: Number = "", comment: Text = "",
            then: Annotated[str, Form(max_length=10)] = "next") -> Response:
@@ -200,19 +202,19 @@ def submit(request: Request, course: CourseDep, engine: EngineDep, me: Staff, qu
         return error_page(request, 409, str(exc))
     if then == "stay":
         return _back(_answer_url(queue_id, handle) + "?saved=1")
-    following = queues.next_ungraded(course, engine, queue, me.email)
+    following = queues.next_ungraded(course, engine, queue, me.email, ttl=settings.claim_ttl)
     if following is None:
         return _back(f"/grading/{queue_id}?done=all")
     return _back(_answer_url(queue_id, following.handle))
 
 
 @router.post("/{queue_id}/answers/{handle}/skip")
-def skip(course: CourseDep, engine: EngineDep, me: Staff, queue_id: int,
+def skip(course: CourseDep, engine: EngineDep, settings: SettingsDep, me: Staff, queue_id: int,
          handle: str) -> Response:
     queue = _queue(engine, queue_id)
     task, _ = _task(course, engine, queue, handle)
     queues.skip(engine, queue.id, task.student_id, me.email)
-    following = queues.next_ungraded(course, engine, queue, me.email)
+    following = queues.next_ungraded(course, engine, queue, me.email, ttl=settings.claim_ttl)
     if following is None:
         return _back(f"/grading/{queue_id}?done=all")
     return _back(_answer_url(queue_id, following.handle))
