@@ -129,6 +129,7 @@ def test_a_ta_grades_a_question_with_the_keyboard_and_the_gradebook_agrees(
         "tr[data-search]", "rows => rows.map(r => [r.querySelector('[data-col=student_id]')"
         ".innerText.trim(), parseFloat(r.querySelector('[data-col=final]').dataset.value)])")
     assert dict(shown) == pytest.approx(final)
+    assert sorted(final.values())[-1] > 0  # the written points count
     shot(page, "gradebook")
     page.goto(f"{server.url}/gradebook/students/s1")
     assert "Ada Lovelace" in page.inner_text("main")
