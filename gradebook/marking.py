@@ -491,3 +491,30 @@ def remove_from_bank(engine: Engine, queue_id: int, comment_id: int) -> None:
     with Session(engine) as session, session.begin():
         session.execute(delete(BankComment).where(BankComment.queue_id == queue_id,
                                                   BankComment.id == comment_id))
+
+
+@dataclass(frozen=True)
+class StudentGrade:
+    """One of a student's grades by question, for their gradebook page."""
+
+    queue: GradingQueue
+    grade: AnswerGrade
+    items: tuple[str, ...]  # the applied items' student texts
+
+
+def student_grades(engine: Engine, student_id: str) -> list[StudentGrade]:
+    """The student's grades in every queue, in queue order."""
+    with Session(engine, expire_on_commit=False) as session:
+        rows = session.execute(select(GradingQueue, AnswerGrade).join(
+            AnswerGrade, AnswerGrade.queue_id == GradingQueue.id)
+            .where(AnswerGrade.student_id == student_id)
+            .order_by(GradingQueue.position, GradingQueue.id)).all()
+        texts: dict[int, list[str]] = {}
+        ids = [grade.id for _, grade in rows]
+        if ids:
+            for answer_id, text in session.execute(
+                    select(AppliedItem.answer_id, RubricItem.text)
+                    .join(RubricItem, RubricItem.id == AppliedItem.item_id)
+                    .where(AppliedItem.answer_id.in_(ids)).order_by(RubricItem.position)):
+                texts.setdefault(answer_id, []).append(text)
+    return [StudentGrade(queue, grade, tuple(texts.get(grade.id, ()))) for queue, grade in rows]

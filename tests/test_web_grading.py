@@ -241,3 +241,19 @@ def test_skip_flag_and_comment_bank(grading):
     r = ta.post(f"/grading/{qid}/comments", data={"csrf_token": token, "text": "x",
                                                   "back": "https://evil.example/"})
     assert r.headers["location"] == f"/grading/{qid}"  # never an outside redirect
+
+
+def test_the_student_page_lists_the_grades_by_question(grading):
+    qid = _queue_id(grading)
+    items = _item_ids(grading, qid)
+    ta = grading.signed_in("ta", "ta@uni.de")
+    token = csrf(ta, "/grading")
+    ta.post(f"/grading/{qid}/answers/{_handle(grading, qid, 's1')}",
+            data={"csrf_token": token, "item": [str(items["Names"])], "adjustment": "0.5",
+                  "comment": "Say why <it> overflows.", "then": "stay"})
+    page = ta.get("/gradebook/students/s1").text
+    table = page.split('id="by-question"', 1)[1].split("</table>", 1)[0]
+    assert "written_max" in table and "1.5 / 2" in table
+    assert "Names overflow of exp for large inputs." in table and "adjustment +0.5" in table
+    assert "Say why &lt;it&gt; overflows." in table and "ta@uni.de" in table
+    assert "Nothing graded in the browser yet." in ta.get("/gradebook/students/s3").text

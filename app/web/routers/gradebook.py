@@ -43,10 +43,12 @@ from autograder.core.errors import UserError
 from gradebook.aggregate import late_factor
 from gradebook.export import FORMATS, default_name, export_text, gradebook_view
 from gradebook.feedback import is_published, publish
+from gradebook.marking import student_grades
 from gradebook.models import (AuditEntry, Extension, GradingRun, ManualScore, Override, Student,
                               Submission)
+from gradebook.queues import queue_title
 from gradebook.results import CountedResult, counted_results
-from gradebook.scores import extend, override
+from gradebook.scores import extend, override, parse_number
 from gradebook.stats import module_stats, score_summary, write_plots
 
 router = APIRouter(prefix="/gradebook", dependencies=[Depends(csrf_protect)])
@@ -92,11 +94,8 @@ def _matches(query: str, *texts: str) -> bool:
 
 def _number(text: str, what: str) -> float:
     """A finite number from a form field; UserError saying what to type otherwise."""
-    try:
-        value = float(text.strip())
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
+    value = parse_number(text)
+    if value is None:
         raise UserError(f"{what} {text.strip()!r} is not a number; type e.g. 7 or 7.5")
     return value
 
@@ -235,6 +234,8 @@ def _student_page(request: Request, course: Course, engine: Engine, student: Stu
     return render(request, "gradebook/student.html", status_code=status_code,
                   title=f"{student.id} · {student.name}",
                   record=_student_record(course, engine, student), when=_when(course),
+                  by_question=[(queue_title(course, g.queue), g)
+                               for g in student_grades(engine, student.id)],
                   modules=course.modules, error=error, done=DONE.get(done or ""),
                   form=form or {})
 
