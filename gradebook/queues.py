@@ -297,10 +297,15 @@ def _graded_now(session: Session, queue_id: int, student_id: str) -> bool:
     return status == GRADED
 
 
+def _release(queue_id: int, student_id: str, grader: str):
+    """The statement that drops this grader's claim on the task."""
+    return delete(GradingClaim).where(GradingClaim.queue_id == queue_id,
+                                      GradingClaim.student_id == student_id,
+                                      GradingClaim.grader == grader)
+
+
 def _drop_claim(session: Session, queue_id: int, student_id: str, grader: str) -> None:
-    session.execute(delete(GradingClaim).where(
-        GradingClaim.queue_id == queue_id, GradingClaim.student_id == student_id,
-        GradingClaim.grader == grader))
+    session.execute(_release(queue_id, student_id, grader))
     session.commit()
 
 
@@ -315,9 +320,7 @@ def claim(engine: Engine, queue: GradingQueue, student_id: str, grader: str, *,
 def release(engine: Engine, queue_id: int, student_id: str, grader: str) -> None:
     """Give back this grader's claim on the task (if they hold it)."""
     with Session(engine) as session, session.begin():
-        session.execute(delete(GradingClaim).where(
-            GradingClaim.queue_id == queue_id, GradingClaim.student_id == student_id,
-            GradingClaim.grader == grader))
+        session.execute(_release(queue_id, student_id, grader))
 
 
 def skip(engine: Engine, queue_id: int, student_id: str, grader: str) -> None:
@@ -325,9 +328,7 @@ def skip(engine: Engine, queue_id: int, student_id: str, grader: str) -> None:
     with Session(engine) as session, session.begin():
         if session.get(GradingSkip, (queue_id, student_id, grader)) is None:
             session.add(GradingSkip(queue_id=queue_id, student_id=student_id, grader=grader))
-        session.execute(delete(GradingClaim).where(
-            GradingClaim.queue_id == queue_id, GradingClaim.student_id == student_id,
-            GradingClaim.grader == grader))
+        session.execute(_release(queue_id, student_id, grader))
 
 
 def clear_skips(engine: Engine, queue_id: int, grader: str) -> None:

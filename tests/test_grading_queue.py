@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web_support import hand_in, write_tiny_rubric
+from web_support import hand_in, race_for_next, write_tiny_rubric
 
 from autograder.core.errors import UserError
 from gradebook import marking, queues
@@ -91,18 +90,7 @@ def test_two_graders_get_different_answers_and_expired_claims_are_released(grade
 def test_concurrent_next_never_hands_out_one_answer_twice(graded_course):
     course, engine = graded_course
     q = _queue(engine, "module_report")  # three tasks
-    got: dict[str, object] = {}
-    barrier = threading.Barrier(6)
-
-    def grab(name: str) -> None:
-        barrier.wait()
-        got[name] = queues.next_ungraded(course, engine, q, name)
-
-    threads = [threading.Thread(target=grab, args=(f"ta{i}",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got = race_for_next(course, engine, q, [f"ta{i}" for i in range(6)])
     handed = [t.student_id for t in got.values() if t is not None]
     assert sorted(handed) == ["s1", "s2", "s3"]
 

@@ -330,9 +330,7 @@ def test_backup_of_postgres_with_pg_dump(pg_url, tiny_course, tmp_path):
 def test_grading_claims_on_postgres(pg_url, tiny_course):
     """Eight graders asking for "next" at once on PostgreSQL: each answer is handed out
     once; an expired claim is taken over; a held answer cannot be submitted by another."""
-    import threading
-
-    from web_support import hand_in, write_tiny_rubric
+    from web_support import hand_in, race_for_next, write_tiny_rubric
 
     from gradebook import marking, queues
 
@@ -345,18 +343,7 @@ def test_grading_claims_on_postgres(pg_url, tiny_course):
         hand_in(course, engine, {"s1": "a", "s2": "b", "s3": "c", "s4": "d"})
         queues.sync_queues(course, engine)
         queue = next(q for q in queues.queues(engine) if q.component == "written")
-        got: dict[str, object] = {}
-        barrier = threading.Barrier(8)
-
-        def grab(name: str) -> None:
-            barrier.wait()
-            got[name] = queues.next_ungraded(course, engine, queue, name)
-
-        threads = [threading.Thread(target=grab, args=(f"ta{i}",)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        got = race_for_next(course, engine, queue, [f"ta{i}" for i in range(8)])
         handed = sorted(t.student_id for t in got.values() if t is not None)
         assert handed == ["s1", "s2", "s3", "s4"]
         holder = next(name for name, t in got.items() if t is not None)

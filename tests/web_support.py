@@ -185,3 +185,25 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def race_for_next(course: Course, engine: Engine, queue, graders: list[str]) -> dict:
+    """Every grader asks for "next ungraded" at the same moment (one thread each);
+    grader -> the task they got (or None)."""
+    import threading
+
+    from gradebook import queues
+
+    got: dict = {}
+    barrier = threading.Barrier(len(graders))
+
+    def grab(name: str) -> None:
+        barrier.wait()
+        got[name] = queues.next_ungraded(course, engine, queue, name)
+
+    threads = [threading.Thread(target=grab, args=(name,)) for name in graders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return got
