@@ -177,6 +177,30 @@ class SlurmConfig:
                                            f"such as '--qos=teaching'")
 
 
+ATTEMPT_RULES = ("last_before_cutoff", "student_choice")
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    """The student portal (`course serve`): how often students may have work graded,
+    which attempt counts, and what grading of uploads may fall back to."""
+
+    gradings_per_hour: int = 6  # per student; fast hidden-test points invite probing
+    pending_beyond_limit: int = 3  # uploads stored over the limit, graded when it allows
+    max_upload_mb: float = 20.0  # request body cap (also after decompression)
+    attempt: str = "last_before_cutoff"  # or "student_choice": the student picks one
+    allow_unsandboxed: bool = False  # grade uploads without bubblewrap when it is missing
+    worker_lease_seconds: float = 120.0  # a grading job's lease, renewed while it runs
+
+    def __post_init__(self) -> None:
+        _require(self.gradings_per_hour >= 1, "portal.gradings_per_hour must be at least 1")
+        _require(self.pending_beyond_limit >= 0, "portal.pending_beyond_limit must be >= 0")
+        _require(0 < self.max_upload_mb <= 512, "portal.max_upload_mb must be in (0, 512]")
+        _require(self.attempt in ATTEMPT_RULES,
+                 f"portal.attempt {self.attempt!r} must be one of {', '.join(ATTEMPT_RULES)}")
+        _require(self.worker_lease_seconds >= 10, "portal.worker_lease_seconds must be >= 10")
+
+
 @dataclass(frozen=True)
 class Course:
     """The whole course: schedule, modules, grading scheme, limits and storage."""
@@ -196,6 +220,7 @@ class Course:
     database_url: str = "sqlite:///gradebook.db"  # relative sqlite paths: against root
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
     container: ContainerConfig = field(default_factory=ContainerConfig)
+    portal: PortalConfig = field(default_factory=PortalConfig)
     root: Path = Path(".")  # folder of course_config.py (set by the loader)
 
     def __post_init__(self) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
-                        TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -327,3 +327,66 @@ class BankComment(Base):
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- the student portal: grading jobs, their workers, publications, chosen attempts -----
+
+class GradingJob(Base):
+    """One uploaded submission waiting for (or done with) grading by `course worker`.
+
+    Committed with its submission before the upload is acknowledged. A worker holds a job
+    while `lease_expires` is in the future (renewed by its heartbeat); a job whose lease
+    expired is queued again, and the result of an expired lease is discarded.
+    `not_before` defers a job past the student's hourly grading limit.
+    """
+
+    __tablename__ = "grading_jobs"
+    __table_args__ = (Index("ix_grading_jobs_state", "state", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued|grading|done|failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_owner: Mapped[str] = mapped_column(String(100), default="")
+    lease_expires: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class GradingWorker(Base):
+    """A running `course worker`, seen alive while its heartbeat is recent."""
+
+    __tablename__ = "grading_workers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Publication(Base):
+    """Staff released something to students: a module's written scores (kind "written",
+    with rubric items and comments) or the final grades (kind "final", slug "").
+    Test results after publication use `PublishedModule`."""
+
+    __tablename__ = "publications"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AttemptChoice(Base):
+    """The attempt a student chose to count (`portal.attempt = "student_choice"`)."""
+
+    __tablename__ = "attempt_choices"
+
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"), primary_key=True)
+    slug: Mapped[str] = mapped_column(ForeignKey("modules.slug"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
