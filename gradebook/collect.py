@@ -142,24 +142,34 @@ def collect(engine: Engine, slug: str, source: Path, times_csv: Path | None = No
     return report
 
 
+def store_notebook(session: Session, slug: str, student: str, content: bytes, shown: str,
+                   when: datetime, time_source: str, action: str = "collect",
+                   by: str | None = None) -> Submission | None:
+    """Store one notebook as the student's next attempt in the caller's transaction;
+    None when the student handed in this content already (nothing is written)."""
+    sha = hashlib.sha256(content).hexdigest()
+    if session.scalar(select(Submission.id).where(
+            Submission.student_id == student, Submission.slug == slug,
+            Submission.sha256 == sha)) is not None:
+        return None
+    if session.get(Blob, sha) is None:
+        session.add(Blob(sha256=sha, content=content, size=len(content)))
+    last = session.scalar(select(func.max(Submission.attempt)).where(
+        Submission.student_id == student, Submission.slug == slug)) or 0
+    submission = Submission(student_id=student, slug=slug, sha256=sha, attempt=last + 1,
+                            submitted_at=when, time_source=time_source, source_name=shown)
+    session.add(submission)
+    session.flush()
+    audit(session, action, f"student {student} / {slug}", sha256=sha, attempt=last + 1,
+          file=shown, by=by)
+    return submission
+
+
 def _store(engine: Engine, slug: str, student: str, content: bytes, shown: str,
            when: datetime, time_source: str, report: CollectReport) -> None:
-    sha = hashlib.sha256(content).hexdigest()
     with Session(engine) as session, session.begin():
-        if session.scalar(select(Submission.id).where(
-                Submission.student_id == student, Submission.slug == slug,
-                Submission.sha256 == sha)) is not None:
-            report.unchanged.append((student, shown))
-            return
-        if session.get(Blob, sha) is None:
-            session.add(Blob(sha256=sha, content=content, size=len(content)))
-        last = session.scalar(select(func.max(Submission.attempt)).where(
-            Submission.student_id == student, Submission.slug == slug)) or 0
-        session.add(Submission(student_id=student, slug=slug, sha256=sha, attempt=last + 1,
-                               submitted_at=when, time_source=time_source, source_name=shown))
-        audit(session, "collect", f"student {student} / {slug}", sha256=sha, attempt=last + 1,
-              file=shown)
-    report.stored.append((student, shown))
+        stored = store_notebook(session, slug, student, content, shown, when, time_source)
+    (report.stored if stored is not None else report.unchanged).append((student, shown))
 
 
 def identical_groups(engine: Engine, slug: str) -> list[tuple[str, ...]]:

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from gradebook.models import Extension, ManualScore, Student
-from gradebook.results import LAST_BEFORE_CUTOFF, AttemptPolicy, counted_results
+from gradebook.results import AttemptPolicy, counted_results
 
 
-def load_frames(engine: Engine, course: Course, policy: AttemptPolicy = LAST_BEFORE_CUTOFF
+def load_frames(engine: Engine, course: Course, policy: AttemptPolicy | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """(attempts, manual, extensions, student ids) from the database.
 

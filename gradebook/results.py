@@ -20,9 +20,11 @@ For one (student, module) the result that counts is built in three steps:
 `course final` (through `gradebook.frames.load_frames`), `course export` and
 `course stats` all read them, so every command shows and counts the same run.
 
-A policy is an object with `choose(course, attempts, extensions)`; a policy that counts
-the attempt a student chose plugs in as another such object (for example one that keeps
-the chosen submission per (student, module) and hands the rest to `LastBeforeCutoff`).
+A policy is an object with `choose(course, attempts, extensions)`. The course's
+`portal.attempt` names the one that applies when a caller passes none (`policy_for`):
+`LastBeforeCutoff`, or `StudentChoice`, which counts the attempt each student chose in
+the portal (`attempt_choices`) and applies the rule of `LastBeforeCutoff` where a
+student chose none.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from gradebook.aggregate import counted_attempts
-from gradebook.models import Extension, GradingRun, Override, Submission
+from gradebook.models import AttemptChoice, Extension, GradingRun, Override, Submission
 
 GRADED = "graded"
 PENDING = "pending"
@@ -81,6 +83,32 @@ class LastBeforeCutoff:
 
 
 LAST_BEFORE_CUTOFF = LastBeforeCutoff()
+
+
+@dataclass(frozen=True)
+class StudentChoice:
+    """The attempt each student chose; where none is chosen, `LastBeforeCutoff`'s rule.
+
+    A chosen attempt after the cut-off counts with late factor 0, as any such attempt.
+    """
+
+    choices: Mapping[tuple[str, str], int]  # (student_id, slug) -> submission id
+    name: str = "the student's choice"
+
+    def choose(self, course: Course, attempts: pd.DataFrame,
+               extensions: pd.DataFrame) -> pd.DataFrame:
+        keys = zip(attempts["student_id"], attempts["slug"], attempts["submission_id"])
+        keep = [self.choices.get((sid, slug), sub) == sub for sid, slug, sub in keys]
+        return LAST_BEFORE_CUTOFF.choose(course, attempts[keep], extensions)
+
+
+def policy_for(course: Course, session: Session) -> AttemptPolicy:
+    """The course's attempt rule (`portal.attempt`)."""
+    if course.portal.attempt != "student_choice":
+        return LAST_BEFORE_CUTOFF
+    rows = session.execute(select(AttemptChoice.student_id, AttemptChoice.slug,
+                                  AttemptChoice.submission_id)).all()
+    return StudentChoice({(sid, slug): sub for sid, slug, sub in rows})
 
 
 # --- the result -----------------------------------------------------------------------
@@ -240,7 +268,7 @@ def _results(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str, An
 
 
 def counted_results(course: Course, engine: Engine, slug: str | None = None, *,
-                    student: str | None = None, policy: AttemptPolicy = LAST_BEFORE_CUTOFF,
+                    student: str | None = None, policy: AttemptPolicy | None = None,
                     with_tests: bool = True) -> dict[tuple[str, str], CountedResult]:
     """(student_id, slug) -> the result that counts, for every pair with a submission.
 
@@ -253,7 +281,7 @@ def counted_results(course: Course, engine: Engine, slug: str | None = None, *,
         attempts, extensions = _attempt_frames(session, slug, student)
         if attempts.empty:
             return {}
-        counted = policy.choose(course, attempts, extensions)
+        counted = (policy or policy_for(course, session)).choose(course, attempts, extensions)
         wanted = set(zip(counted["slug"], counted["sha256"]))
         runs = _newest_runs(session, slug, wanted)
         overrides = _newest_overrides(session, slug, student)
@@ -292,7 +320,7 @@ def counted_results(course: Course, engine: Engine, slug: str | None = None, *,
 
 
 def counted_result(course: Course, engine: Engine, student: str, slug: str, *,
-                   policy: AttemptPolicy = LAST_BEFORE_CUTOFF) -> CountedResult | None:
+                   policy: AttemptPolicy | None = None) -> CountedResult | None:
     """The result that counts for one student's module; None without a submission."""
     return counted_results(course, engine, slug, student=student,
                            policy=policy).get((student, slug))

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from autograder.config import Course
 from autograder.core.errors import UserError
-from gradebook.results import LAST_BEFORE_CUTOFF, AttemptPolicy, counted_results
+from gradebook.results import AttemptPolicy, counted_results
 
 PER_TEST_COLUMNS = ["test", "pass_rate", "mean_points", "max_points"]
 
@@ -45,7 +45,7 @@ def per_test_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def module_stats(course: Course, engine: Engine, slug: str,
-                 policy: AttemptPolicy = LAST_BEFORE_CUTOFF) -> tuple[pd.DataFrame, pd.Series]:
+                 policy: AttemptPolicy | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """(per-test frame [test, pass_rate, mean_points, max_points], scores by student id)."""
     graded = {sid: r for (sid, _), r in counted_results(course, engine, slug,
                                                          policy=policy).items() if r.graded}

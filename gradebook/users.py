@@ -215,3 +215,60 @@ def list_users(engine: Engine) -> list[tuple[Account, bool]]:
     with Session(engine) as session:
         users = session.scalars(select(User).order_by(User.role, User.email)).all()
         return [(_account(u), u.password_hash is not None) for u in users]
+
+
+INVITE_TTL = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One student's link token (in clear, once) and whether the account is new."""
+
+    student_id: str
+    name: str
+    email: str
+    token: str
+    new_account: bool
+
+
+def invite_students(engine: Engine, student_ids: list[str] | None = None, *,
+                    ttl: timedelta = INVITE_TTL, by: str | None = None
+                    ) -> tuple[list[Invitation], list[str]]:
+    """An invitation per roster student (all, or the given ids): a new student account
+    with its first link, or a new link for an existing one (a forgotten password; older
+    links stop working). Returns (invitations, problems): a problem is one line per
+    student who cannot be invited (no email in the roster, an email used by another
+    account); UserError for an unknown id."""
+    invitations: list[Invitation] = []
+    problems: list[str] = []
+    with Session(engine) as session:
+        query = select(Student).order_by(Student.id)
+        if student_ids is not None:
+            query = query.where(Student.id.in_(student_ids))
+        students = list(session.scalars(query))
+        if student_ids is not None:
+            unknown = sorted(set(student_ids) - {s.id for s in students})
+            if unknown:
+                raise UserError(f"unknown student id {', '.join(map(repr, unknown))}; check the "
+                                f"id or import the roster (`course roster import`)")
+        accounts = {u.student_id: u for u in session.scalars(
+            select(User).where(User.role == "student"))}
+        taken = {u.email: u for u in session.scalars(select(User))}
+    for student in students:
+        email = normalise_email(student.email or "")
+        existing = accounts.get(student.id)
+        if existing is not None:
+            token = reset_link(engine, existing.email, ttl=ttl, by=by)
+            invitations.append(Invitation(student.id, student.name, existing.email, token, False))
+            continue
+        if not EMAIL_RE.match(email):
+            problems.append(f"student {student.id}: no email address in the roster; add one "
+                            f"and run `course roster import` again")
+            continue
+        if email in taken:
+            problems.append(f"student {student.id}: {email} is the login of another account "
+                            f"({taken[email].role}); give the student another address")
+            continue
+        _, token = add_user(engine, email, "student", student_id=student.id, ttl=ttl, by=by)
+        invitations.append(Invitation(student.id, student.name, email, token, True))
+    return invitations, problems

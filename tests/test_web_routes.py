@@ -20,6 +20,7 @@ PUBLIC = ("anonymous", "student", "ta", "instructor")
 SIGNED_IN = ("student", "ta", "instructor")
 STAFF = ("ta", "instructor")
 INSTRUCTOR = ("instructor",)
+STUDENT = ("student",)
 # Who may call each route: written out here, not read from the app, so that a route
 # guarded for the wrong roles fails as surely as one without a guard.
 EXPECTED = {
@@ -53,6 +54,11 @@ EXPECTED = {
     ("GET", "/gradebook/modules/{slug}/stats"): STAFF,
     ("POST", "/gradebook/modules/{slug}/publish"): INSTRUCTOR,
     ("GET", "/gradebook/export/{kind}"): INSTRUCTOR,
+    ("GET", "/modules/{slug}"): STUDENT,
+    ("GET", "/modules/{slug}/status"): STUDENT,
+    ("GET", "/modules/{slug}/bundle"): STUDENT,
+    ("POST", "/modules/{slug}/submissions"): STUDENT,
+    ("POST", "/modules/{slug}/choice"): STUDENT,
 }
 
 

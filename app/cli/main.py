@@ -20,6 +20,7 @@ from app.cli.grade_cmd import grade_command
 from app.cli.grade_notebook import grade_notebook_command
 from app.cli.gradescope_cmd import gradescope_command
 from app.cli.image_cmd import app as image_app
+from app.cli.invite_cmd import invite_command
 from app.cli.release_cmd import release_command
 from app.cli.roster_cmd import app as roster_app
 from app.cli.rubric_cmd import app as rubric_app
@@ -68,6 +69,7 @@ app.command("backup")(backup_command)
 app.command("doctor")(doctor_command)
 app.command("serve")(serve_command)
 app.add_typer(users_app, name="users")
+app.command("invite")(invite_command)
 app.add_typer(rubric_app, name="rubric")
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import typer
 
 from app.cli.common import console, course_and_gradebook, user_errors
+from app.cli.invite_cmd import invitation_link
 from autograder.core.errors import UserError
 
 app = typer.Typer(no_args_is_help=True, help="Web app accounts (staff).")
 
 STAFF = ("instructor", "ta")
-
-
-def _link(base: str, token: str) -> str:
-    return f"{base.rstrip('/')}/set-password#token={token}"
 
 
 @app.command("add")
@@ -33,7 +30,7 @@ def add_command(ctx: typer.Context,
         found, token = add_user(engine, email, role)
         console.print(f"created {found.role} account {found.email}")
         console.print(f"set the password (once, within {TOKEN_TTL.days} days) at:")
-        console.print(_link(base_url, token), soft_wrap=True)
+        console.print(invitation_link(base_url, token), soft_wrap=True)
 
 
 @app.command("reset")
@@ -48,7 +45,7 @@ def reset_command(ctx: typer.Context,
         _, engine = course_and_gradebook(ctx)
         token = reset_link(engine, email)
         console.print(f"set the password (once, within {TOKEN_TTL.days} days) at:")
-        console.print(_link(base_url, token), soft_wrap=True)
+        console.print(invitation_link(base_url, token), soft_wrap=True)
 
 
 @app.command("list")

@@ -21,14 +21,14 @@ from urllib.parse import quote
 
 from app.web.deps import NotSignedIn
 from app.web.pages import STATIC, error_page
-from app.web.routers import auth, gradebook, grading, home
+from app.web.routers import auth, gradebook, grading, home, student
 from app.web.security import LoginLimiter, security_headers
 from app.web.settings import WebSettings
 from autograder.config import Course
 from autograder.core.errors import UserError
 
 log = logging.getLogger("app.web")
-ROUTERS = (auth.router, home.router, grading.router, gradebook.router)
+ROUTERS = (auth.router, home.router, grading.router, gradebook.router, student.router)
 SESSION_COOKIE = "fdl_session"
 
 

@@ -7,6 +7,8 @@ signed-in account, the CSRF token and the course to every template's context.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,13 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.autoescape = True
 templates.env.filters["markdown"] = render_markdown
 templates.env.filters["code"] = render_code
+
+
+def course_time(course: Any) -> Callable[[datetime | None], str]:
+    """A formatter of instants in the course's time zone, for templates ("" for None)."""
+    def when(moment: datetime | None) -> str:
+        return "" if moment is None else moment.astimezone(course.tz).strftime("%Y-%m-%d %H:%M")
+    return when
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any

@@ -25,7 +25,6 @@ import base64
 import math
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -36,7 +35,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.web.deps import CourseDep, EngineDep, Instructor, Staff
-from app.web.pages import render
+from app.web.pages import course_time, render
 from app.web.security import csrf_protect
 from autograder.config import ConfigError, Course, ModuleSpec
 from autograder.core.errors import UserError
@@ -78,13 +77,6 @@ def _student(engine: Engine, student_id: str) -> Student:
         raise HTTPException(404, f"there is no student {student_id!r} in the roster; pick one "
                                  f"from the gradebook")
     return found
-
-
-def _when(course: Course) -> Any:
-    """A formatter of timestamps in the course's timezone (for the templates)."""
-    def when(moment: datetime | None) -> str:
-        return "" if moment is None else moment.astimezone(course.tz).strftime("%Y-%m-%d %H:%M")
-    return when
 
 
 def _matches(query: str, *texts: str) -> bool:
@@ -233,7 +225,7 @@ def _student_page(request: Request, course: Course, engine: Engine, student: Stu
                   done: str | None = None, form: dict[str, str] | None = None) -> Response:
     return render(request, "gradebook/student.html", status_code=status_code,
                   title=f"{student.id} · {student.name}",
-                  record=_student_record(course, engine, student), when=_when(course),
+                  record=_student_record(course, engine, student), when=course_time(course),
                   by_question=[(queue_title(course, g.queue), g)
                                for g in student_grades(engine, student.id)],
                   modules=course.modules, error=error, done=DONE.get(done or ""),
