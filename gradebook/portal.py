@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from autograder.config import Course
 from autograder.core.errors import UserError
-from autograder.release.manifest import Manifest
+from autograder.release.manifest import DIST_FOLDER, Manifest
 from autograder.schedule import module_status
 from gradebook import jobs
 from gradebook.aggregate import late_factor
@@ -79,7 +79,8 @@ class ModuleCard:
 
 
 def dist_folder(course: Course) -> Path:
-    return course.root / "dist"
+    """Where `course release` put the bundles (its default folder)."""
+    return course.resolve(DIST_FOLDER)
 
 
 def bundle_file(course: Course, slug: str) -> Path | None:

@@ -12,6 +12,7 @@ from app.cli.common import console, course_from, user_errors
 from autograder.config import Course
 from autograder.core.errors import UserError
 from autograder.release.bundle import release, release_solutions
+from autograder.release.manifest import DIST_FOLDER
 from autograder.schedule import parse_instant
 
 
@@ -26,7 +27,7 @@ def release_command(
                                    help="release the reference notebooks (after the cut-off)"),
     update: bool = typer.Option(False, "--update",
                                 help="release a changed bundle as a new revision"),
-    dist: Path = typer.Option(Path("dist"), help="where bundles and manifest.json go"),
+    dist: Path = typer.Option(DIST_FOLDER, help="where bundles and manifest.json go"),
     as_of: str = typer.Option(None, "--as-of", metavar="DATE",
                               help="act as if it were this date or date-time (default: now)"),
 ) -> None:

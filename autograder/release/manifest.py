@@ -11,6 +11,7 @@ from pathlib import Path
 from autograder.core.errors import UserError
 
 NAME = "manifest.json"
+DIST_FOLDER = Path("dist")  # where `course release` writes, relative to the course root
 
 
 @dataclass
