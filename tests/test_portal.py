@@ -182,3 +182,61 @@ def test_a_student_cannot_choose_another_students_attempt(web):
     r = client.post("/modules/tiny/choice", data={"csrf_token": csrf(client, "/"),
                                                   "submission_id": str(theirs.submission_id)})
     assert r.status_code == 404 and "no such attempt of yours" in r.text
+
+
+def _post(client, notebook: bytes, name: str = "hw.ipynb", slug: str = "tiny"):
+    return client.post(f"/modules/{slug}/submissions", data={"csrf_token": csrf(client, "/")},
+                       files={"notebook": (name, notebook, "application/x-ipynb+json")})
+
+
+def test_uploading_from_the_page(web):
+    client = web.signed_in("student")
+    r = _post(client, _notebook(web.course, "a"), name="../../etc/passwd")
+    assert r.status_code == 303 and r.headers["location"] == "/modules/tiny"
+    page = client.get("/modules/tiny").text
+    assert "Attempt 1 is stored" in page and "queued for grading" in page
+    assert "The module is closed: this upload scores 0." in page  # the tiny module closed
+    assert 'data-state="queued"' in page and "passwd" in page and "../" not in page
+    assert "Attempt 1 is stored" not in client.get("/modules/tiny").text  # shown once
+    assert _post(client, _notebook(web.course, "a")).status_code == 303
+    assert "exactly this notebook before" in client.get("/modules/tiny").text
+    with Session(web.engine) as session:
+        assert [s.source_name for s in session.scalars(select(Submission))] == ["passwd"]
+
+
+def test_an_upload_missing_an_answer_cell_is_stored_with_a_warning(web):
+    nb = json.loads(_notebook(web.course, "b"))
+    nb["cells"] = [c for c in nb["cells"]
+                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "counter"]
+    client = web.signed_in("student")
+    assert _post(client, json.dumps(nb).encode()).status_code == 303
+    page = client.get("/modules/tiny").text
+    assert "Attempt 1 is stored" in page and "counter" in page
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"not json at all", 422, "not a Jupyter notebook"),
+    (b'{"cells": 3}', 422, "not a Jupyter notebook"),
+    (b"[" * 100_000, 422, "deeper than 64 levels"),
+    (b"x" * (21 * 1024 * 1024), 413, "larger than 20 MB"),
+])
+def test_bad_uploads_are_refused_with_a_message_and_nothing_is_stored(web, body, status,
+                                                                      message):
+    client = web.signed_in("student")
+    r = _post(client, body)
+    assert r.status_code == status, r.text[:300]
+    assert message in r.text
+    with Session(web.engine) as session:
+        assert session.scalars(select(Submission)).all() == []
+        assert session.scalars(select(GradingJob)).all() == []
+
+
+def test_an_upload_without_the_token_or_by_staff_is_refused(web):
+    client = web.signed_in("student")
+    r = client.post("/modules/tiny/submissions",
+                    files={"notebook": ("hw.ipynb", _notebook(web.course, "c"), "text/plain")})
+    assert r.status_code == 403
+    ta = web.signed_in("ta")
+    r = ta.post("/modules/tiny/submissions", data={"csrf_token": csrf(ta, "/grading")},
+                files={"notebook": ("hw.ipynb", _notebook(web.course, "c"), "text/plain")})
+    assert r.status_code == 403

@@ -31,10 +31,14 @@ def make_app(cap: int = CAP) -> FastAPI:
     def token(request: Request) -> PlainTextResponse:
         return PlainTextResponse(csrf_token(request))
 
-    @app.post("/upload", dependencies=[Depends(csrf_protect)])
+    @app.post("/upload")  # read_upload checks the CSRF token itself
     async def upload(request: Request) -> JSONResponse:
         got = await read_upload(request, cap)
         return JSONResponse({"content": got.content.decode("latin-1"), "filename": got.filename})
+
+    @app.post("/form", dependencies=[Depends(csrf_protect)])
+    async def form(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
 
     return app
 
@@ -79,8 +83,11 @@ class Wire:
 
 
 def direct(headers: dict[str, str], wire: Wire, cap: int = CAP) -> Upload:
+    """read_upload on a bare ASGI request of a session whose CSRF token the headers carry."""
+    headers = {"X-CSRF-Token": "direct-token", **headers}
     scope = {"type": "http", "method": "POST", "path": "/upload", "query_string": b"",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "session": {"csrf": "direct-token"}}
     return asyncio.run(read_upload(Request(scope, wire), cap))
 
 
@@ -102,7 +109,7 @@ def test_a_multipart_upload_with_the_csrf_header_returns_the_file_and_its_name(c
 
 
 def test_a_plain_form_with_the_csrf_field_works_too(client):
-    """No header: csrf_protect reads the form itself; read_upload takes the part from it."""
+    """No header: read_upload reads the token from the form, within the bounded parse."""
     c, token = client
     response = c.post("/upload", data={"csrf_token": token},
                       files={"notebook": ("hw.ipynb", NOTEBOOK, "application/x-ipynb+json")})
@@ -121,6 +128,20 @@ def test_without_the_token_the_upload_is_forbidden(client):
     c, _ = client
     response = c.post("/upload", files={"notebook": ("hw.ipynb", NOTEBOOK, "text/plain")})
     assert response.status_code == 403
+    wrong = c.post("/upload", data={"csrf_token": "not-it"},
+                   files={"notebook": ("hw.ipynb", NOTEBOOK, "text/plain")})
+    assert wrong.status_code == 403
+    raw = c.post("/upload", content=NOTEBOOK, headers={"Content-Type": "application/json"})
+    assert raw.status_code == 403
+
+
+def test_other_forms_refuse_a_multipart_body_without_reading_it(client):
+    """csrf_protect never parses files: a multipart body without the header is a 415."""
+    c, token = client
+    response = c.post("/form", data={"csrf_token": token},
+                      files={"notebook": ("hw.ipynb", b"x" * 10_000_000, "text/plain")})
+    assert response.status_code == 415
+    assert c.post("/form", data={"csrf_token": token}).status_code == 200
 
 
 def test_a_raw_json_body_is_the_file(client):

@@ -28,7 +28,8 @@ from autograder.config import Course
 from autograder.core.errors import UserError
 
 log = logging.getLogger("app.web")
-ROUTERS = (auth.router, home.router, grading.router, gradebook.router, student.router)
+ROUTERS = (auth.router, home.router, grading.router, gradebook.router, student.router,
+           student.uploads)
 SESSION_COOKIE = "fdl_session"
 
 

@@ -58,11 +58,21 @@ async def csrf_protect(request: Request) -> None:
     """Dependency of every router: a state-changing request must carry the token."""
     if request.method in SAFE_METHODS:
         return
-    expected = request.session.get("csrf")
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
-        sent = (await request.form()).get(CSRF_FIELD)
+    if sent is None:
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/form-data"):
+            # files are read only by `app.web.uploads.read_upload`, bounded, which checks
+            # the token itself; a multipart body is never parsed unbounded here
+            raise HTTPException(415, "this form takes no files; reload the page and try again")
+        if kind.startswith("application/x-www-form-urlencoded"):
+            sent = (await request.form()).get(CSRF_FIELD)
+    check_csrf(request, sent)
+
+
+def check_csrf(request: Request, sent: object) -> None:
+    """403 unless `sent` is the session's CSRF token (the one rule for forms and uploads)."""
+    expected = request.session.get("csrf")
     if not expected or not isinstance(sent, str) \
             or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise HTTPException(403, "the form has expired or came from another site; reload the "

@@ -19,16 +19,11 @@ What holds (the body is hostile):
   uses it as a path.
 - Every refusal is an `HTTPException` with a 4xx status and one line saying what to do.
 
-CSRF: `app.web.security.csrf_protect` (the router-level dependency) reads the form with
-`request.form()` only when the request carries no `X-CSRF-Token` header. The upload
-form is therefore sent with the header (htmx: `hx-post` with
-`hx-encoding="multipart/form-data"`; `static/js/app.js` adds the header to every htmx
-request), so csrf_protect never touches the body and this module streams it with the
-caps above. When a plain HTML form sends the token as the `csrf_token` field instead,
-csrf_protect has already consumed the body into Starlette's cached form (not bounded by
-`max_bytes`: Starlette spools file parts to a temporary file); `read_upload` then takes
-the part from that cached form and applies the same one-part and size rules, so both
-ways work, but only the header way bounds the reading itself.
+CSRF: an upload route does not take the router-level `csrf_protect` (which refuses a
+multipart body without the `X-CSRF-Token` header rather than parse it unbounded);
+`read_upload` checks the token itself with `app.web.security.check_csrf`: the header, or
+the form's `csrf_token` field read within the same bounded parse (a raw body needs the
+header). A missing or wrong token is a 403, and nothing is returned.
 """
 
 from __future__ import annotations
@@ -42,11 +37,12 @@ from fastapi import HTTPException, Request
 from python_multipart.exceptions import FormParserError
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
-from starlette.datastructures import UploadFile
 
+from app.web.security import CSRF_FIELD, CSRF_HEADER, check_csrf
 from autograder.config import Course
 from autograder.core.student_text import clean
 
+MAX_TOKEN = 256  # bytes of a csrf_token field kept
 MULTIPART_ALLOWANCE = 64 * 1024  # boundaries, part headers and small fields around the file
 MAX_FILENAME = 200
 DEFAULT_FILENAME = "notebook.ipynb"  # shown for a raw body or a part without a filename
@@ -193,6 +189,8 @@ class _Form:
         self.files = 0
         self.ended = False
         self._keeping = False
+        self.csrf = bytearray()  # the csrf_token field, when the form carries it
+        self._csrf = False
 
     def callbacks(self) -> dict:
         return {"on_part_begin": self.on_part_begin, "on_header_field": self.on_header_field,
@@ -233,8 +231,11 @@ class _Form:
             self.content = bytearray()
             self.filename = self.part.filename
         self._keeping = self.part.name == self.field
+        self._csrf = self.part.name == CSRF_FIELD and self.part.filename is None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._csrf and len(self.csrf) + end - start <= MAX_TOKEN:
+            self.csrf += data[start:end]
         if not self._keeping or self.content is None:
             return
         self.content += data[start:end]
@@ -242,7 +243,7 @@ class _Form:
             raise _too_large(self.max_bytes)
 
     def on_part_end(self) -> None:
-        self._keeping = False
+        self._keeping = self._csrf = False
 
     def on_end(self) -> None:
         self.ended = True
@@ -257,15 +258,12 @@ class _Form:
 
 
 async def _body_chunks(request: Request, decoder: _Decoder):
-    """Decoded body chunks; None as the only item when something else consumed the stream."""
+    """Decoded body chunks, read from the wire as they come."""
     stream = request.stream()
     try:
         first = await anext(stream)
     except StopAsyncIteration:
         first = b""
-    except RuntimeError:  # "Stream consumed": csrf_protect parsed the form (no header)
-        yield None
-        return
     try:
         yield decoder.feed(first)
         async for chunk in stream:
@@ -275,43 +273,20 @@ async def _body_chunks(request: Request, decoder: _Decoder):
     decoder.finish()
 
 
-async def _from_cached_form(request: Request, field: str, max_bytes: int) -> Upload:
-    """The part from Starlette's form, which csrf_protect parsed (see the module docstring)."""
-    form = await request.form()  # cached: the stream is consumed, nothing more is read
-    files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
-    values = form.getlist(field)
-    if len(files) > 1 or len(values) > 1:
-        raise HTTPException(400, "the form holds more than one file; upload one notebook at "
-                                 "a time")
-    if not values:
-        raise HTTPException(422, f"the form has no file {field!r}; choose a notebook file and "
-                                 f"upload it")
-    value = values[0]
-    if isinstance(value, str):
-        content, filename = value.encode("utf-8"), None
-    else:
-        if value.size is not None and value.size > max_bytes:
-            raise _too_large(max_bytes)
-        content, filename = await value.read(max_bytes + 1), value.filename
-    if len(content) > max_bytes:
-        raise _too_large(max_bytes)
-    return Upload(content, clean_filename(filename))
-
-
 async def read_upload(request: Request, max_bytes: int, field: str = "notebook") -> Upload:
     """The one file of the request (the multipart part `field`, or the raw body).
 
     Raises HTTPException 400/413/415/422 (see the module docstring)."""
     kind, boundary = _content_type(request)
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None or kind == "raw":
+        check_csrf(request, header)  # before reading anything
     limit = max_bytes + (MULTIPART_ALLOWANCE if kind == "multipart" else 0)
     _check_length(request, limit, max_bytes)
     decoder = _Decoder(_decompressor(request), limit, max_bytes)
     if kind == "raw":
         chunks = bytearray()
         async for chunk in _body_chunks(request, decoder):
-            if chunk is None:
-                raise HTTPException(400, "the request body was already read; upload the file "
-                                         "again from the page")
             chunks += chunk
         if len(chunks) > max_bytes:
             raise _too_large(max_bytes)
@@ -323,12 +298,13 @@ async def read_upload(request: Request, max_bytes: int, field: str = "notebook")
         raise HTTPException(415, "the form's multipart boundary is not valid; upload the file "
                                  "again from the page") from None
     async for chunk in _body_chunks(request, decoder):
-        if chunk is None:
-            return await _from_cached_form(request, field, max_bytes)
         try:
             parser.write(chunk)
         except FormParserError:
             raise HTTPException(400, "the upload is not a valid multipart form; upload the "
                                      "file again from the page") from None
     parser.finalize()
-    return form.upload()
+    upload = form.upload()
+    if header is None:
+        check_csrf(request, form.csrf.decode("ascii", "replace"))
+    return upload

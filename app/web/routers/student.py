@@ -30,9 +30,14 @@ from app.web.pages import course_time, render
 from app.web.security import csrf_protect
 from autograder.config import ConfigError
 from autograder.core.errors import UserError
+from app.web.uploads import read_upload, upload_limit
 from gradebook import portal
+from gradebook.submission_check import check_submission
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
+# the upload route reads its body itself, bounded, and checks the CSRF token there
+# (`app.web.uploads.read_upload`); `csrf_protect` never parses a multipart body
+uploads = APIRouter()
 
 FLASH = "upload_flash"
 
@@ -80,14 +85,11 @@ def bundle(course: CourseDep, engine: EngineDep, me: Student, slug: str) -> Resp
     return FileResponse(path, filename=path.name, media_type="application/zip")
 
 
-@router.post("/modules/{slug}/submissions")
+@uploads.post("/modules/{slug}/submissions")
 async def upload(request: Request, course: CourseDep, engine: EngineDep, me: Student,
                  slug: str) -> Response:
-    from app.web.uploads import read_upload
-    from gradebook.submission_check import check_submission
-
     card = _card(course, engine, me.student_id, slug)
-    sent = await read_upload(request, int(course.portal.max_upload_mb * 1024 * 1024))
+    sent = await read_upload(request, upload_limit(course))
     try:
         checked = check_submission(course, slug, sent.content, sent.filename)
         accepted = portal.accept_upload(course, engine, me.student_id, slug, sent.content,
