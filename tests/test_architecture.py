@@ -47,7 +47,7 @@ def test_core_contract_forbids_every_other_module_and_every_dependency():
                 and (p.suffix == ".py" or (p / "__init__.py").is_file())}
     assert siblings - forbidden == set(), "add these to the core's contract in pyproject.toml"
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    import_names = {"scikit-learn": "sklearn", "python-multipart": "multipart",
+    import_names = {"scikit-learn": "sklearn", "python-multipart": "python_multipart",
                     "argon2-cffi": "argon2", "markdown-it-py": "markdown_it"}
     deps = {import_names.get(name, name.replace("-", "_")) for name in
             (re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in config["project"]["dependencies"])
