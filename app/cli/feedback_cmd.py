@@ -34,7 +34,8 @@ def feedback_command(ctx: typer.Context,
 
 
 def publish_command(ctx: typer.Context,
-                    slug: Optional[str] = typer.Argument(None, help="module slug (not with --final)"),
+                    slug: Optional[str] = typer.Argument(None,
+                                                         help="module slug (not with --final)"),
                     written: bool = typer.Option(False, "--written",
                                                  help="publish the module's written scores "
                                                       "(rubric items and comments)"),
