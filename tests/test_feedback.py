@@ -19,7 +19,8 @@ from autograder.course_loader import load_course
 from autograder.core.errors import UserError
 from app.grading import grade_batch
 from gradebook.collect import collect
-from gradebook.feedback import is_published, module_due, publish, render_feedback, write_feedback
+from app.feedback_pages import render_feedback, render_feedback_page
+from gradebook.feedback import is_published, module_due, publish, write_feedback
 from gradebook.models import AuditEntry, Blob, GradingRun, Student, Submission
 from gradebook.results import counted_results
 from gradebook.roster import import_roster
@@ -84,7 +85,8 @@ def test_due_instant_is_due_time_in_the_course_zone(graded):
 def test_pages_show_visible_tests_and_only_an_aggregate_of_hidden_ones(graded, tmp_path):
     course, engine = graded
     paths = write_feedback(course, engine, "tiny", tmp_path / "fb",
-                           now=datetime(2026, 10, 15, tzinfo=UTC)).graded
+                           now=datetime(2026, 10, 15, tzinfo=UTC),
+                           render=render_feedback_page).graded
     assert sorted(p.name for p in paths) == ["s1.html", "s2.html"]  # s3 has no submission
     good = (tmp_path / "fb" / "s1.html").read_text()
     bad = (tmp_path / "fb" / "s2.html").read_text()
@@ -96,7 +98,7 @@ def test_pages_show_visible_tests_and_only_an_aggregate_of_hidden_ones(graded, t
     assert "Counter.mean() must be the mean of the numbers added" in bad
     assert "hidden tests: 0 / 2 points" in bad
     assert "Score: 2 / 10 points" in bad
-    assert "print(&#x27;checking&#x27;)" in bad  # the dropped statement is listed
+    assert "print(&#39;checking&#39;)" in bad  # the dropped statement is listed
     for page in (good, bad):
         assert page.count("hidden tests:") == 1
         assert HIDDEN_NAME not in page and "softmax_stable" not in page
@@ -163,7 +165,7 @@ def test_everything_from_the_result_is_escaped(graded):
     page = render_feedback(course, student, "tiny", result,
                            datetime(2026, 10, 15, tzinfo=UTC), False)
     assert "<script>" not in page and "<img" not in page and "<b>bold" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in page
     assert "test_&lt;b&gt;bold&lt;/b&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Bobby &lt;Tables&gt;" in page
@@ -251,7 +253,8 @@ def test_publish_is_durable_idempotent_and_audited(handmade, tmp_path):
     course, engine = handmade
     now = datetime(2026, 11, 30, tzinfo=UTC)
     assert not is_published(engine, "tiny")
-    write_feedback(course, engine, "tiny", tmp_path / "before", now=now)
+    write_feedback(course, engine, "tiny", tmp_path / "before", now=now,
+                   render=render_feedback_page)
     before = (tmp_path / "before" / "a.html").read_text()
     assert "test_alpha" in before and "test_gamma_published" not in before
 
@@ -262,7 +265,8 @@ def test_publish_is_durable_idempotent_and_audited(handmade, tmp_path):
     with Session(reopened) as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "publish")).all()
         assert [e.entity for e in entries] == ["module tiny"]
-    paths = write_feedback(course, reopened, "tiny", tmp_path / "after", now=now).graded
+    paths = write_feedback(course, reopened, "tiny", tmp_path / "after", now=now,
+                           render=render_feedback_page).graded
     assert sorted(p.name for p in paths) == ["a.html", "b.html"]  # c is ungraded, d absent
     after = (tmp_path / "after" / "a.html").read_text()
     assert "test_gamma_published" in after and "Score: 5 / 10 points" in after

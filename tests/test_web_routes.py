@@ -53,6 +53,8 @@ EXPECTED = {
     ("POST", "/gradebook/students/{student_id}/extensions"): INSTRUCTOR,
     ("GET", "/gradebook/modules/{slug}/stats"): STAFF,
     ("POST", "/gradebook/modules/{slug}/publish"): INSTRUCTOR,
+    ("POST", "/gradebook/modules/{slug}/publish-written"): INSTRUCTOR,
+    ("POST", "/gradebook/publish-final"): INSTRUCTOR,
     ("GET", "/gradebook/export/{kind}"): INSTRUCTOR,
     ("GET", "/modules/{slug}"): STUDENT,
     ("GET", "/modules/{slug}/status"): STUDENT,

@@ -5,8 +5,9 @@ the forms (override, extension, publish) and downloads the exports. Every number
 from the functions the CLI uses: the table from `gradebook.export.gradebook_view` (the
 `final_grades` of `course final`), the files from `gradebook.export.export_text` (the bytes
 `course export` writes), the statistics and plots from `gradebook.stats` (`course stats`),
-the changes from `gradebook.scores.override` / `extend` and `gradebook.feedback.publish`
-with the signed-in instructor's email as the audit entry's `by`.
+the changes from `gradebook.scores.override` / `extend` and `gradebook.feedback.publish`,
+`publish_written` and `publish_final`, with the signed-in instructor's email as the audit
+entry's `by`.
 
 - `GET /gradebook` (`?q=` filters by student id or name without JavaScript; `table.js`
   sorts by a click on a column header and filters as you type).
@@ -15,8 +16,10 @@ with the signed-in instructor's email as the audit entry's `by`.
 - `GET /gradebook/modules/{slug}/stats`: per-test pass rates, the score summary and the
   plots (PNG, embedded as data: URLs, which the CSP's `img-src 'self' data:` allows).
 - `GET /gradebook/export/{csv|moodle|canvas}`: the file as an attachment.
-- `POST .../override`, `.../extensions`, `/gradebook/modules/{slug}/publish`: a bad value
-  re-renders the page with one line and a 4xx; success is a 303 back with `?done=`.
+- `POST .../override`, `.../extensions`, `/gradebook/modules/{slug}/publish` (test results),
+  `/gradebook/modules/{slug}/publish-written` (written scores), `/gradebook/publish-final`
+  (final grades): a bad value re-renders the page with one line and a 4xx; success is a
+  303 back with `?done=`.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ from autograder.config import ConfigError, Course, ModuleSpec
 from autograder.core.errors import UserError
 from gradebook.aggregate import late_factor
 from gradebook.export import FORMATS, default_name, export_text, gradebook_view
-from gradebook.feedback import is_published, publish
+from gradebook.feedback import (is_published, is_published_final, is_published_written, publish,
+                                publish_final, publish_written)
 from gradebook.marking import student_grades
 from gradebook.models import (AuditEntry, Extension, GradingRun, ManualScore, Override, Student,
                               Submission)
@@ -55,7 +59,11 @@ router = APIRouter(prefix="/gradebook", dependencies=[Depends(csrf_protect)])
 TextField = Annotated[str, Form(max_length=2000)]
 PARTS = ("autograded", "written", "module_report")  # columns of module_breakdown shown
 DONE = {"override": "The override is saved.", "extension": "The extension is saved.",
-        "publish": "The module is published.", "published": "The module was published already."}
+        "publish": "The module is published.", "published": "The module was published already.",
+        "publish-written": "The written scores are published.",
+        "published-written": "The written scores were published already.",
+        "publish-final": "The final grades are published.",
+        "published-final": "The final grades were published already."}
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -149,10 +157,17 @@ def _rows(course: Course, engine: Engine, query: str) -> list[GradebookRow]:
 
 @router.get("")
 def gradebook_page(request: Request, me: Staff, course: CourseDep, engine: EngineDep,
-                   q: str = "") -> Response:
+                   q: str = "", done: str | None = None) -> Response:
     return render(request, "gradebook/index.html", title="Gradebook", q=q,
                   columns=_columns(course), rows=_rows(course, engine, q),
-                  modules=course.modules, formats=FORMATS)
+                  modules=course.modules, formats=FORMATS,
+                  final_published=is_published_final(engine), done=DONE.get(done or ""))
+
+
+@router.post("/publish-final")
+def post_publish_final(request: Request, me: Instructor, engine: EngineDep) -> Response:
+    done = "publish-final" if publish_final(engine, by=me.email) else "published-final"
+    return RedirectResponse(f"/gradebook?done={done}", status_code=303)
 
 
 # --- one student ------------------------------------------------------------------------
@@ -293,7 +308,8 @@ def stats_page(request: Request, me: Staff, course: CourseDep, engine: EngineDep
     return render(request, "gradebook/stats.html", title=f"{spec.title}: statistics",
                   spec=spec, per_test=list(per_test.itertuples(index=False)),
                   count=len(scores), summary=summary, plots=_plots(course, engine, slug),
-                  published=is_published(engine, slug), done=DONE.get(done or ""),
+                  published=is_published(engine, slug),
+                  written_published=is_published_written(engine, slug), done=DONE.get(done or ""),
                   isnan=math.isnan)
 
 
@@ -303,6 +319,15 @@ def post_publish(request: Request, me: Instructor, course: CourseDep, engine: En
     spec = _module(course, slug)
     changed = publish(engine, spec.slug, by=me.email)
     done = "publish" if changed else "published"
+    return RedirectResponse(f"/gradebook/modules/{spec.slug}/stats?done={done}", status_code=303)
+
+
+@router.post("/modules/{slug}/publish-written")
+def post_publish_written(request: Request, me: Instructor, course: CourseDep, engine: EngineDep,
+                         slug: str) -> Response:
+    spec = _module(course, slug)
+    changed = publish_written(engine, spec.slug, by=me.email)
+    done = "publish-written" if changed else "published-written"
     return RedirectResponse(f"/gradebook/modules/{spec.slug}/stats?done={done}", status_code=303)
 
 
