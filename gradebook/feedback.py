@@ -67,7 +67,7 @@ from gradebook.export import gradebook_view
 from gradebook.marking import student_grades
 from gradebook.models import ManualScore, Module, Publication, PublishedModule, Student
 from gradebook.queues import queue_title
-from gradebook.results import LAST_BEFORE_CUTOFF, AttemptPolicy, CountedResult, counted_results
+from gradebook.results import AttemptPolicy, CountedResult, counted_results
 from gradebook.store import actor, audit
 
 WRITTEN = "written"
@@ -440,7 +440,7 @@ def final_view(course: Course, engine: Engine, student_id: str) -> FinalView | N
 
 def feedback_view(course: Course, engine: Engine, student_id: str, slug: str,
                   now: datetime | None = None,
-                  policy: AttemptPolicy = LAST_BEFORE_CUTOFF) -> FeedbackView:
+                  policy: AttemptPolicy | None = None) -> FeedbackView:
     """One student's feedback on one module: state "graded", "pending" or "none"."""
     course.module(slug)
     with Session(engine) as session:
@@ -482,7 +482,7 @@ def _write(path: Path, page: str) -> Path:
 
 def write_feedback(course: Course, engine: Engine, slug: str, out_dir: Path,
                    now: datetime | None = None,
-                   policy: AttemptPolicy = LAST_BEFORE_CUTOFF, *,
+                   policy: AttemptPolicy | None = None, *,
                    render: Callable[[FeedbackView], str]) -> FeedbackPages:
     """Write `render(view)` as `<student_id>.html` for every student with a submission.
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.feedback_pages import render_feedback_page
 from autograder.core.errors import UserError
 from autograder.course_loader import load_course
 from gradebook.aggregate import due_datetime, module_breakdown
@@ -93,7 +94,8 @@ def test_an_override_shows_on_the_page_and_in_course_final(course_db, course_cli
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "override")).one()
     assert entry.detail["grading_run"] == run_id
 
-    write_feedback(course, engine, "tiny", tmp_path / "fb", now=NOW)
+    write_feedback(course, engine, "tiny", tmp_path / "fb", now=NOW,
+                   render=render_feedback_page)
     page = (tmp_path / "fb" / "a.html").read_text()
     assert "Score so far: 3 / 5 points" in page
     assert "1 / 3 <span class=\"note\">(regraded)</span>" in page
@@ -113,7 +115,8 @@ def test_a_pending_counted_attempt_gets_a_page_and_is_counted_as_pending(
     assert counted[("a", "tiny")].state == PENDING and counted[("a", "tiny")].attempt == 2
     assert counted[("a", "tiny")].score is None and counted[("a", "tiny")].run_id is None
 
-    pages = write_feedback(course, engine, "tiny", tmp_path / "fb", now=NOW)
+    pages = write_feedback(course, engine, "tiny", tmp_path / "fb", now=NOW,
+                           render=render_feedback_page)
     assert [p.name for p in pages.graded] == ["b.html"]
     assert [p.name for p in pages.pending] == ["a.html"]  # c has no submission: no page
     page = (tmp_path / "fb" / "a.html").read_text()
@@ -142,7 +145,8 @@ def test_a_late_attempt_after_the_cutoff_does_not_replace_the_counted_one(course
     assert (counted.attempt, counted.run_id, counted.score) == (1, on_time, 2.0)
     assert counted.late_factor == 1.0 and not counted.after_cutoff
 
-    pages = write_feedback(course, engine, "tiny", tmp_path / "fb", now=due + timedelta(days=30))
+    pages = write_feedback(course, engine, "tiny", tmp_path / "fb", now=due + timedelta(days=30),
+                           render=render_feedback_page)
     assert [p.name for p in pages.graded] == ["b.html"]
     assert "Score so far: 2 / 5 points" in (tmp_path / "fb" / "b.html").read_text()
     override(engine, course, "b", "tiny", "test_beta", 3, "the test was wrong")
@@ -177,7 +181,7 @@ def test_another_attempt_policy_plugs_into_every_reader(course_db, tmp_path):
     counted = counted_results(course, engine, "tiny", policy=HighestAttempt())[("b", "tiny")]
     assert (counted.attempt, counted.run_id, counted.after_cutoff) == (2, late, True)
     pages = write_feedback(course, engine, "tiny", tmp_path / "fb", now=NOW,
-                           policy=HighestAttempt())
+                           render=render_feedback_page, policy=HighestAttempt())
     assert "Score so far: 5 / 5 points" in pages.graded[0].read_text()
     _, scores = module_stats(course, engine, "tiny", policy=HighestAttempt())
     assert scores.to_dict() == {"b": 5.0}
