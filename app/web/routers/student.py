@@ -7,7 +7,9 @@ comes from the release manifest.
 
 - `GET /` (students): the modules released so far (`gradebook.portal.module_cards`).
 - `GET /modules/{slug}`: due date, late policy, extension, the bundle, the upload form,
-  the attempts with their grading state (polled by htmx while one waits), the results.
+  the attempts with their grading state (polled by htmx while one waits), the results
+  (`gradebook.feedback.feedback_view` rendered by the same fragment as `course feedback`:
+  visible tests at once, the others as their publication rules say).
 - `GET /modules/{slug}/bundle`: the released bundle (404 "not available yet" otherwise).
 - `POST /modules/{slug}/submissions`: an upload (`app.web.uploads.read_upload` bounds it,
   `gradebook.submission_check` checks it, `gradebook.portal.accept_upload` stores it and
@@ -25,6 +27,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
+from app.feedback_pages import feedback_context
 from app.web.deps import CourseDep, EngineDep, Student
 from app.web.pages import course_time, render
 from app.web.security import csrf_protect
@@ -32,6 +35,7 @@ from autograder.config import ConfigError
 from autograder.core.errors import UserError
 from app.web.uploads import read_upload, upload_limit
 from gradebook import portal
+from gradebook.feedback import feedback_view
 from gradebook.submission_check import check_submission
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -61,6 +65,7 @@ def module_page(request: Request, course: CourseDep, engine: EngineDep, me: Stud
     card = _card(course, engine, me.student_id, slug)
     flash = request.session.pop(FLASH, None)
     return render(request, "student/module.html", title=card.title, card=card,
+                  **feedback_context(feedback_view(course, engine, me.student_id, slug)),
                   when=course_time(course), late=course.late, flash=flash, polling=_waiting(card),
                   choosing=course.portal.attempt == "student_choice",
                   max_mb=course.portal.max_upload_mb, tz=course.timezone)
