@@ -14,7 +14,7 @@ comes from the release manifest.
 - `POST /modules/{slug}/submissions`: an upload (`app.web.uploads.read_upload` bounds it,
   `gradebook.submission_check` checks it, `gradebook.portal.accept_upload` stores it and
   its grading job in one transaction).
-- `GET /modules/{slug}/status`: the attempts table alone (the htmx poll).
+- `GET /modules/{slug}/status`: the attempts and the results alone (the htmx poll).
 - `POST /modules/{slug}/choice`: the attempt that counts (when the course lets students
   choose).
 """
@@ -75,7 +75,8 @@ def module_page(request: Request, course: CourseDep, engine: EngineDep, me: Stud
 def module_status(request: Request, course: CourseDep, engine: EngineDep, me: Student,
                   slug: str) -> Response:
     card = _card(course, engine, me.student_id, slug)
-    return render(request, "student/attempts.html", title=card.title, card=card,
+    return render(request, "student/live.html", title=card.title, card=card,
+                  **feedback_context(feedback_view(course, engine, me.student_id, slug)),
                   when=course_time(course), polling=_waiting(card),
                   choosing=course.portal.attempt == "student_choice")
 
