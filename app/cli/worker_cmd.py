@@ -1,0 +1,42 @@
+"""`course worker`: grade the portal's uploads from the grading queue until interrupted."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import typer
+
+from app.cli.common import console, course_and_gradebook, user_errors
+
+
+def worker_command(ctx: typer.Context,
+                   workers: int = typer.Option(2, "--workers", "-j", min=1,
+                                               help="submissions graded at once"),
+                   once: bool = typer.Option(False, "--once",
+                                             help="stop when the queue is empty"),
+                   poll: float = typer.Option(1.0, min=0.05,
+                                              help="seconds between looks at an empty "
+                                                   "queue")) -> None:
+    """Grade queued uploads (Ctrl-C stops; jobs in flight go back to the queue)."""
+    from app.worker import run_worker
+
+    signal.signal(signal.SIGTERM, _interrupt)  # `course serve` stops its worker with SIGTERM
+    with user_errors():
+        course, engine = course_and_gradebook(ctx)
+        console.print(f"course worker on {course.name}: grading {workers} at once "
+                      f"({'until the queue is empty' if once else 'Ctrl-C stops'})")
+        try:
+            summary = run_worker(course, engine, workers=workers, once=once, poll=poll,
+                                 note=console.print)
+        except KeyboardInterrupt:
+            console.print("stopped; jobs in flight are back in the queue")
+            return
+    console.print(f"graded {summary.graded}, already graded {summary.reused}, grader "
+                  f"errors {summary.failed}, discarded (lease expired) {summary.lost} "
+                  f"in {summary.seconds:.1f} s")
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM stops the worker as Ctrl-C does: its jobs in flight go back to the queue."""
+    raise KeyboardInterrupt
