@@ -21,7 +21,8 @@ def worker_command(ctx: typer.Context,
     """Grade queued uploads (Ctrl-C stops; jobs in flight go back to the queue)."""
     from app.worker import run_worker
 
-    signal.signal(signal.SIGTERM, _interrupt)  # `course serve` stops its worker with SIGTERM
+    for signum in (signal.SIGINT, signal.SIGTERM):  # `course serve` stops it with SIGTERM
+        signal.signal(signum, _interrupt)
     with user_errors():
         course, engine = course_and_gradebook(ctx)
         console.print(f"course worker on {course.name}: grading {workers} at once "
@@ -38,5 +39,8 @@ def worker_command(ctx: typer.Context,
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM stops the worker as Ctrl-C does: its jobs in flight go back to the queue."""
+    """SIGTERM stops the worker as Ctrl-C does (its jobs in flight go back to the queue);
+    a second signal is ignored, so it cannot cut that clean-up short."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     raise KeyboardInterrupt
