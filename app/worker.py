@@ -150,9 +150,10 @@ class _Batch:
     """One module's claimed jobs: graded once per content, each result stored as it comes."""
 
     def __init__(self, engine: Engine, name: str, request: GradeRequest,
-                 claimed: list[GradingJob], summary: WorkerSummary, note: Note) -> None:
+                 claimed: list[GradingJob], summary: WorkerSummary, note: Note,
+                 stop: threading.Event) -> None:
         self.engine, self.name, self.request = engine, name, request
-        self.summary, self.note = summary, note
+        self.summary, self.note, self.stop = summary, note, stop
         self.by_sha: dict[str, list[GradingJob]] = defaultdict(list)
         for job in claimed:
             self.by_sha[job.sha256].append(job)
@@ -174,6 +175,8 @@ class _Batch:
     def done(self, sha: str, outcome: GradeOutcome | Exception) -> None:
         """Store one content's outcome for every job of that content."""
         first, *rest = self.by_sha[sha]
+        if isinstance(outcome, Exception) and self.stop.is_set():
+            return  # broken off by the stop, not the grader's fault: released on the way out
         if isinstance(outcome, Exception):
             text = str(outcome) or type(outcome).__name__
             for job in (first, *rest):
@@ -191,14 +194,14 @@ class _Batch:
 
 def grade_claimed(course: Course, engine: Engine, name: str, slug: str,
                   claimed: list[GradingJob], workers: int, summary: WorkerSummary,
-                  note: Note) -> None:
+                  note: Note, stop: threading.Event) -> None:
     """Grade one module's claimed jobs with the local executor; results stored as they
     arrive."""
     threads = threads_per_grading(course, "local", workers)
     with scratch.folder("worker") as tmp:
         request = build_request(course, slug, Path(tmp) / "submission.ipynb", threads=threads)
         _require_sandbox(course, request)
-        batch = _Batch(engine, name, request, claimed, summary, note)
+        batch = _Batch(engine, name, request, claimed, summary, note, stop)
         with Session(engine) as session:
             graded = runs.graded_contents(session, slug, request.suite_hash, batch.by_sha)
         batch.reuse(graded)
@@ -238,7 +241,6 @@ def run_worker(course: Course, engine: Engine, *, workers: int = 2, once: bool =
     stop = stop or threading.Event()
     summary, started = WorkerSummary(), time.monotonic()
     beat = Heartbeat(course.resolved_database_url(), name, lease)
-    held: list[int] = []
     try:
         while not stop.is_set():
             claimed = jobs.claim(engine, name, workers, lease)
@@ -247,15 +249,15 @@ def run_worker(course: Course, engine: Engine, *, workers: int = 2, once: bool =
                     break
                 stop.wait(poll)
                 continue
-            held = [job.id for job in claimed]
-            beat.hold(held)
+            beat.hold([job.id for job in claimed])
             for slug, group in _by_slug(claimed).items():
-                grade_claimed(course, engine, name, slug, group, workers, summary, note)
+                if not stop.is_set():
+                    grade_claimed(course, engine, name, slug, group, workers, summary,
+                                  note, stop)
             beat.hold([])
-            held = []
     finally:
         beat.stop()
-        jobs.release(engine, name, held)
+        jobs.release(engine, name)  # whatever it still holds, claimed a moment ago too
         jobs.unregister_worker(engine, name)
         summary.seconds = time.monotonic() - started
     return summary

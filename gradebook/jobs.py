@@ -199,16 +199,16 @@ def fail(engine: Engine, job: GradingJob, worker_name: str, error: str,
     return state if changed == 1 else None
 
 
-def release(engine: Engine, worker_name: str, job_ids: list[int] | set[int]) -> int:
-    """A clean stop: this worker's jobs among `job_ids` go back to the queue at once, their
-    interrupted try not counted; returns how many."""
-    ids = list(job_ids)
-    if not ids:
-        return 0
+def release(engine: Engine, worker_name: str, job_ids: list[int] | set[int] | None = None
+            ) -> int:
+    """A clean stop: this worker's jobs (all it holds, or those among `job_ids`) go back
+    to the queue at once, their interrupted try not counted; returns how many."""
+    where = [GradingJob.state == GRADING, GradingJob.lease_owner == worker_name]
+    if job_ids is not None:
+        where.append(GradingJob.id.in_(list(job_ids)))
     with Session(engine) as session, session.begin():
         return session.execute(
-            update(GradingJob).where(GradingJob.id.in_(ids), GradingJob.state == GRADING,
-                                     GradingJob.lease_owner == worker_name)
+            update(GradingJob).where(*where)
             .values(state=QUEUED, lease_owner="", lease_expires=None,
                     tries=case((GradingJob.tries > 0, GradingJob.tries - 1), else_=0))
             .execution_options(synchronize_session=False)).rowcount
@@ -278,6 +278,8 @@ def register_worker(engine: Engine, name: str, lease: timedelta,
                     now: datetime | None = None) -> None:
     """Record a running worker. On SQLite, a UserError when another worker's heartbeat is
     within `lease` (and its process is not known dead): one worker per SQLite gradebook.
+    Rows of workers gone (heartbeat older than `lease`, or a dead process of this host)
+    are removed.
     The row is written before the check, so two workers starting at once serialize on
     SQLite's write lock and the second one sees the first."""
     now = now or now_utc()
@@ -285,11 +287,13 @@ def register_worker(engine: Engine, name: str, lease: timedelta,
         session.execute(delete(GradingWorker).where(GradingWorker.heartbeat_at < now - lease))
         session.add(GradingWorker(name=name, started_at=now, heartbeat_at=now))
         session.flush()
-        if engine.dialect.name != "sqlite":
-            return
-        others = [w for w in session.scalars(select(GradingWorker.name).where(
-            GradingWorker.name != name)) if _alive(w)]
-        if others:  # raised inside the transaction: the row is rolled back
+        others = list(session.scalars(select(GradingWorker.name).where(
+            GradingWorker.name != name).order_by(GradingWorker.started_at)))
+        dead = [w for w in others if not _alive(w)]
+        if dead:
+            session.execute(delete(GradingWorker).where(GradingWorker.name.in_(dead)))
+        others = [w for w in others if w not in dead]
+        if others and engine.dialect.name == "sqlite":  # raised inside the transaction: the row is rolled back
             raise UserError(f"another course worker ({others[0]}) is running on this SQLite "
                             f"gradebook; stop it first, or use PostgreSQL for several workers")
 

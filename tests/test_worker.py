@@ -266,7 +266,10 @@ def test_a_killed_worker_of_this_host_does_not_block_a_new_one(book):
     dead.wait()
     name = jobs.worker_name().split(":")[0] + f":{dead.pid}:cccccc"
     jobs.register_worker(engine, name, LEASE)
-    jobs.register_worker(engine, jobs.worker_name(), LEASE)  # the dead one is ignored
+    alive = jobs.worker_name()
+    jobs.register_worker(engine, alive, LEASE)  # the dead one is ignored, its row removed
+    with Session(engine) as session:
+        assert list(session.scalars(select(GradingWorker.name))) == [alive]
 
 
 def test_run_worker_refuses_while_another_sqlite_worker_runs(queue_book):
