@@ -42,8 +42,26 @@ def record_run(engine: Engine, slug: str, sha: str, suite_hash: str,
                outcome: GradeOutcome) -> None:
     """Store a graded run and its audit entry in one transaction."""
     with Session(engine) as session, session.begin():
-        session.add(GradingRun(slug=slug, sha256=sha, suite_hash=suite_hash, status="graded",
-                               score=outcome.score, max_score=outcome.max_score,
-                               result=outcome.results, log=outcome.log[-LOG_KEPT:]))
-        audit(session, "grade", f"notebook {sha[:12]} / {slug}", score=outcome.score,
-              max_score=outcome.max_score, suite_hash=suite_hash)
+        store_run(session, slug, sha, suite_hash, outcome)
+
+
+def store_run(session: Session, slug: str, sha: str, suite_hash: str,
+              outcome: GradeOutcome) -> None:
+    """Add a graded run and its audit entry in the caller's transaction (the one code
+    path of `record_run` and of the portal's worker, `gradebook.jobs.finish`)."""
+    session.add(GradingRun(slug=slug, sha256=sha, suite_hash=suite_hash, status="graded",
+                           score=outcome.score, max_score=outcome.max_score,
+                           result=outcome.results, log=outcome.log[-LOG_KEPT:]))
+    audit(session, "grade", f"notebook {sha[:12]} / {slug}", score=outcome.score,
+          max_score=outcome.max_score, suite_hash=suite_hash)
+
+
+def graded_contents(session: Session, slug: str, suite_hash: str,
+                    shas: Iterable[str]) -> set[str]:
+    """The contents among `shas` that already have a graded run under `suite_hash`."""
+    wanted = list(set(shas))
+    if not wanted:
+        return set()
+    return set(session.scalars(select(GradingRun.sha256).where(
+        GradingRun.slug == slug, GradingRun.suite_hash == suite_hash,
+        GradingRun.status == "graded", GradingRun.sha256.in_(wanted))))

@@ -30,6 +30,7 @@ from app.cli.scores_cmd import app as scores_app
 from app.cli.scores_cmd import extend_command, override_command
 from app.cli.users_cmd import app as users_app
 from app.cli.validate_cmd import validate_command
+from app.cli.worker_cmd import worker_command
 from app.cli.written_cmd import written_command
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
@@ -68,6 +69,7 @@ app.command("export")(export_command)
 app.command("backup")(backup_command)
 app.command("doctor")(doctor_command)
 app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 app.add_typer(users_app, name="users")
 app.command("invite")(invite_command)
 app.add_typer(rubric_app, name="rubric")

@@ -1,6 +1,11 @@
-"""`course serve`: the web app on the course's gradebook (uvicorn)."""
+"""`course serve`: the web app on the course's gradebook (uvicorn), and one `course
+worker` process grading the portal's uploads beside it (unless `--no-worker`)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import typer
 
@@ -13,7 +18,10 @@ def serve_command(ctx: typer.Context,
                   secure_cookies: bool = typer.Option(
                       False, "--secure-cookies/--no-secure-cookies",
                       help="send session cookies over HTTPS only (set it behind an HTTPS "
-                           "proxy)")) -> None:
+                           "proxy)"),
+                  worker: bool = typer.Option(True, "--worker/--no-worker",
+                                              help="start one `course worker` process beside "
+                                                   "the web app (stopped with it)")) -> None:
     """Serve the staff web app until interrupted (Ctrl-C)."""
     import uvicorn
 
@@ -27,4 +35,29 @@ def serve_command(ctx: typer.Context,
                                public_url=f"http://{host}:{port}")
         web = create_app(course, engine, settings)
     console.print(f"serving {course.name} at http://{host}:{port} (Ctrl-C stops)")
-    uvicorn.run(web, host=host, port=port, log_level="info", access_log=True)
+    process = None
+    if worker:
+        config = (ctx.obj or {}).get("config") or course.root / "course_config.py"
+        process = worker_process(Path(config))
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="info", access_log=True)
+    finally:
+        if process is not None:
+            stop_worker(process)
+
+
+def worker_process(config: Path) -> subprocess.Popen:
+    """`course worker` on the same config, as a child process."""
+    return subprocess.Popen([sys.executable, "-m", "app.cli.main", "--config", str(config),
+                             "worker"])
+
+
+def stop_worker(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (the worker puts its jobs in flight back in the queue), then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
