@@ -68,7 +68,7 @@ serve: $(SETUP_STAMP)
 	$(BIN)/python -m app.demo.serve
 
 # Refresh the screenshots kept in docs/ from the browser tests' build/screenshots/.
-SHOTS := grading gradebook student
+SHOTS := grading gradebook student portal-written
 screenshots: $(TEST_STAMP)
 	rm -rf build/screenshots
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py

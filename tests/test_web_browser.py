@@ -185,3 +185,85 @@ def test_xss_payloads_in_answers_stay_inert(web, page):
                 shot(page, "xss")
     assert dialogs == []
 
+
+
+# --- the student's whole path -------------------------------------------------------------
+
+def _open_tiny(web):
+    """The web fixture's course with the tiny module open now (released this week), its
+    stub generated and its bundle released, as `course assign` and `course release` do."""
+    import dataclasses
+    from datetime import date, datetime, timedelta, timezone
+
+    from autograder.assign import assign
+    from autograder.layout import module_layout
+    from autograder.release.bundle import release
+    from gradebook.portal import dist_folder
+
+    today = date.today()
+    course = dataclasses.replace(web.course, term_start=today - timedelta(days=today.weekday()))
+    assign(module_layout(course, "tiny"), title=course.module("tiny").title)
+    release(course, "tiny", dist_folder(course), datetime.now(timezone.utc))
+    return dataclasses.replace(web, course=course)
+
+
+def test_a_student_from_invitation_to_published_written_scores(web, page, tmp_path):
+    import threading
+
+    from app.worker import run_worker
+    from gradebook.feedback import publish_written
+    from gradebook.users import invite_students
+
+    web = _open_tiny(web)
+    write_tiny_rubric(web.course)
+    invitation = invite_students(web.engine, ["s1"])[0][0]
+    with LiveServer(web.app()) as server:
+        # the invitation link: set a password, then the assignments page
+        page.goto(f"{server.url}/set-password#token={invitation.token}")
+        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=confirm]", PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Your assignments" in page.inner_text("main")
+        page.click("text=Tiny numpy module")
+        page.wait_for_url("**/modules/tiny")
+        with page.expect_download() as download:
+            page.click("text=Download the assignment")
+        bundle = tmp_path / download.value.suggested_filename
+        download.value.save_as(bundle)
+        assert bundle.stat().st_size > 1000
+        # hand in the master (a complete solution) as the student's notebook
+        notebook = tmp_path / "tiny.ipynb"
+        notebook.write_bytes((web.course.root / "solutions" / "tiny" / "tiny.ipynb")
+                             .read_bytes())
+        page.set_input_files("input[name=notebook]", str(notebook))
+        with page.expect_navigation():
+            page.click("#upload-form button[type=submit]")
+        assert "Attempt 1 is stored and queued for grading" in page.inner_text("main")
+        assert page.locator("tr.attempt[data-state='queued']").count() == 1
+        shot(page, "portal-queued")
+        worker = threading.Thread(target=run_worker, args=(web.course, web.engine),
+                                  kwargs={"workers": 1, "once": True, "note": lambda _: None})
+        worker.start()
+        # the page follows the state by itself (htmx polling), no reload
+        page.wait_for_selector("tr.attempt[data-state='done']", timeout=90_000)
+        worker.join(60)
+        page.wait_for_selector(".feedback-results .score")
+        results = page.inner_text("#results")
+        assert "Score" in results and "points" in results
+        assert "Written answers: not published yet" in results
+        shot(page, "portal-results")
+        # staff grade the written answer and the instructor publishes it
+        queues.sync_queues(web.course, web.engine)
+        queue = next(q for q in queues.queues(web.engine) if q.component == "written")
+        task = queues.tasks(web.course, web.engine, queue)[0]
+        names = next(i for p in marking.rubric_of(web.engine, queue.id) for i in p.items
+                     if i.text.startswith("Names"))
+        marking.submit_grade(web.course, web.engine, queue, task, "ta@uni.de", {names.id}, 0.0,
+                             "Well put.")
+        publish_written(web.engine, "tiny", by="prof@uni.de")
+        page.reload()
+        written = page.inner_text("#results")
+        assert "Names overflow of exp for large inputs." in written and "Well put." in written
+        assert "Accept shift invariance" not in written  # a grader's note never shows
+        shot(page, "portal-written")
