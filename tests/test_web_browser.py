@@ -207,10 +207,30 @@ def _open_tiny(web):
     return dataclasses.replace(web, course=course)
 
 
-def test_a_student_from_invitation_to_published_written_scores(web, page, tmp_path):
+def _upload_and_grade(page, web, notebook, shoot: str | None = None) -> None:
+    """Upload through the form, start a worker, and wait (no reload: the page polls)
+    until the attempt is graded."""
     import threading
 
     from app.worker import run_worker
+
+    page.set_input_files("input[name=notebook]", str(notebook))
+    with page.expect_navigation():
+        page.click("#upload-form button[type=submit]")
+    assert "is stored and queued for grading" in page.inner_text("main")
+    assert page.locator("tr.attempt[data-state='queued']").count() == 1
+    if shoot:
+        shot(page, shoot)
+    worker = threading.Thread(target=run_worker, args=(web.course, web.engine),
+                              kwargs={"workers": 1, "once": True, "note": lambda _: None})
+    worker.start()
+    page.wait_for_selector("tr.attempt[data-state='queued'], tr.attempt[data-state='grading']",
+                           state="detached", timeout=90_000)
+    worker.join(60)
+    assert not worker.is_alive()
+
+
+def test_a_student_from_invitation_to_published_written_scores(web, page, tmp_path):
     from gradebook.feedback import publish_written
     from gradebook.users import invite_students
 
@@ -232,25 +252,19 @@ def test_a_student_from_invitation_to_published_written_scores(web, page, tmp_pa
         bundle = tmp_path / download.value.suggested_filename
         download.value.save_as(bundle)
         assert bundle.stat().st_size > 1000
-        # hand in the master (a complete solution) as the student's notebook
+        # first what a newcomer hands in: the assignment's notebook from assignments/
+        stub = web.course.root / "assignments" / "tiny" / "tiny.ipynb"
+        _upload_and_grade(page, web, stub)
+        page.wait_for_selector(".feedback-results .score")
+        assert "Score: 0 / 10 points" in page.inner_text("#results")
+        # then a complete solution (the master) as attempt 2
         notebook = tmp_path / "tiny.ipynb"
         notebook.write_bytes((web.course.root / "solutions" / "tiny" / "tiny.ipynb")
                              .read_bytes())
-        page.set_input_files("input[name=notebook]", str(notebook))
-        with page.expect_navigation():
-            page.click("#upload-form button[type=submit]")
-        assert "Attempt 1 is stored and queued for grading" in page.inner_text("main")
-        assert page.locator("tr.attempt[data-state='queued']").count() == 1
-        shot(page, "portal-queued")
-        worker = threading.Thread(target=run_worker, args=(web.course, web.engine),
-                                  kwargs={"workers": 1, "once": True, "note": lambda _: None})
-        worker.start()
-        # the page follows the state by itself (htmx polling), no reload
-        page.wait_for_selector("tr.attempt[data-state='done']", timeout=90_000)
-        worker.join(60)
-        page.wait_for_selector(".feedback-results .score")
+        _upload_and_grade(page, web, notebook, shoot="portal-queued")
+        assert page.locator("tr.attempt").count() == 2
         results = page.inner_text("#results")
-        assert "Score" in results and "points" in results
+        assert "Score: 10 / 10 points" in results
         assert "Written answers: not published yet" in results
         shot(page, "portal-results")
         # staff grade the written answer and the instructor publishes it

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from app.cli.serve_cmd import stop_worker, worker_process
 from autograder.core.errors import UserError
 from autograder.course_loader import load_course
 from gradebook.queues import sync_queues
@@ -80,7 +81,13 @@ def main() -> int:
     console.print(f"[bold]{course.name}[/] (demo class) at http://{HOST}:{PORT}")
     for email, role in (*ACCOUNTS, (student, "student")):
         console.print(f"  {role:<10} {email}  password: {DEMO_PASSWORD}  (demo only)")
-    uvicorn.run(app, host=HOST, port=PORT, log_level="info")
+    console.print(f"  a student hands in a notebook from {REPO / 'assignments'}/; "
+                  f"a `course worker` grades it")
+    worker = worker_process(CONFIG)
+    try:
+        uvicorn.run(app, host=HOST, port=PORT, log_level="info")
+    finally:
+        stop_worker(worker)
     return 0
 
 
