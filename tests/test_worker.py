@@ -406,3 +406,96 @@ def test_two_workers_on_postgresql_grade_one_queue_together(pg_url, tiny_course)
         assert len(owners) == 2, f"both workers should have graded: {owners}"
     finally:
         engine.dispose()
+
+
+@pytest.mark.integration
+def test_acknowledged_uploads_survive_a_killed_server_and_are_graded_once(tiny_course):
+    """`course serve` killed (SIGKILL) while students upload: every upload that got its
+    303 is stored with its job, and a worker started afterwards grades each content once."""
+    import concurrent.futures
+    import hashlib
+    import json
+    import socket
+    from datetime import date
+
+    import httpx
+
+    from gradebook.users import invite_students, set_password_with_token
+
+    config = portal_config(tiny_course)
+    monday = date.today() - timedelta(days=date.today().weekday())
+    config.write_text(config.read_text().replace("term_start=date(2026, 10, 12)",
+                                                 f"term_start=date({monday:%Y, %-m, %-d})")
+                      .replace("PortalConfig(", "PortalConfig(gradings_per_hour=100, "))
+    course = load_course(config)
+    engine = open_gradebook(course)
+    roster = tiny_course / "students.csv"
+    roster.write_text("id,name,email\n" + "".join(f"u{i},U {i},u{i}@uni.de\n" for i in range(4)))
+    import_roster(engine, roster)
+    for invitation in invite_students(engine)[0]:
+        set_password_with_token(engine, invitation.token, "a long password")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "--config", str(config),
+                               "serve", "--no-worker", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    _wait_for(lambda: _answers(base), timeout=60)
+    master = json.loads((tiny_course / "solutions" / "tiny" / "tiny.ipynb").read_text())
+    acknowledged: list[tuple[str, str]] = []
+
+    def student(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            token = _token(client.get("/login").text)
+            client.post("/login", data={"email": f"u{i}@uni.de", "password": "a long password",
+                                        "csrf_token": token})
+            token = _token(client.get("/").text)
+            for n in range(50):
+                nb = dict(master, metadata={**master["metadata"], "variant": f"{i}-{n}"})
+                body = json.dumps(nb).encode()
+                try:
+                    r = client.post("/modules/tiny/submissions", data={"csrf_token": token},
+                                    files={"notebook": ("hw.ipynb", body, "text/plain")})
+                except httpx.HTTPError:
+                    return  # the server is gone: this upload was never acknowledged
+                if r.status_code == 303:
+                    acknowledged.append((f"u{i}", hashlib.sha256(body).hexdigest()))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(student, i) for i in range(4)]
+        _wait_for(lambda: len(acknowledged) >= 12, timeout=60)
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+        for future in futures:
+            future.result()
+    assert len(acknowledged) >= 12
+    with Session(engine) as session:
+        stored = {(s.student_id, s.sha256): s.id for s in session.scalars(select(Submission))}
+        queued = {j.submission_id for j in session.scalars(select(GradingJob))}
+    missing = [pair for pair in acknowledged if pair not in stored]
+    assert missing == [], "acknowledged uploads lost"
+    assert {stored[pair] for pair in acknowledged} <= queued
+    resumed = subprocess.run([sys.executable, "-m", "app.cli.main", "--config", str(config),
+                              "worker", "--once", "--poll", "0.2"],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert set(states(engine).values()) == {"done"}
+    assert runs_per_content(engine) == {sha: 1 for sha in runs_per_content(engine)}
+    assert len(runs_per_content(engine)) == distinct_contents(engine) >= 12
+
+
+def _answers(base: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{base}/login", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _token(page: str) -> str:
+    import re
+
+    return re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
