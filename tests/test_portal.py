@@ -240,3 +240,23 @@ def test_an_upload_without_the_token_or_by_staff_is_refused(web):
     r = ta.post("/modules/tiny/submissions", data={"csrf_token": csrf(ta, "/grading")},
                 files={"notebook": ("hw.ipynb", _notebook(web.course, "c"), "text/plain")})
     assert r.status_code == 403
+
+
+def test_a_compressed_upload_expanding_past_the_cap_is_refused(web):
+    import gzip
+
+    client = web.signed_in("student")
+    token = csrf(client, "/")
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}"
+            f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"notebook\"; "
+            f"filename=\"hw.ipynb\"\r\n\r\n").encode() + b" " * (30 * 1024 * 1024) + \
+        f"\r\n--{boundary}--\r\n".encode()
+    packed = gzip.compress(body)
+    assert len(packed) < 100_000
+    r = client.post("/modules/tiny/submissions", content=packed,
+                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                             "Content-Encoding": "gzip"})
+    assert r.status_code == 413 and "larger than 20 MB" in r.text
+    with Session(web.engine) as session:
+        assert session.scalars(select(Submission)).all() == []
