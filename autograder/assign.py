@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class AssignResult:
 
     written: list[Path] = field(default_factory=list)
     stale: list[Path] = field(default_factory=list)  # files that differ from what assign makes
+
+
+NBGRADER_SCHEMA = 3  # the nbgrader cell-metadata version nbgrader 0.9 writes
 
 
 def assign(layout: ModuleLayout, title: str, check: bool = False) -> AssignResult:
@@ -95,6 +99,33 @@ def _check_master(master: NotebookNode, path: Path) -> None:
         if gid in seen:
             raise ConfigError(f"{path}: grade_id {gid!r} is used twice; grade ids must be unique")
         seen.add(gid)
+        _check_cell_meta(meta, cell.cell_type, f"{path}: cell {i} ({gid})")
+
+
+def _check_cell_meta(meta: dict, cell_type: str, where: str) -> None:
+    """nbgrader metadata this course can grade: a known schema, points on every graded
+    answer cell, none on test cells (the hidden pytest suite carries the points)."""
+    version = meta.get("schema_version", NBGRADER_SCHEMA)
+    if not isinstance(version, int) or isinstance(version, bool) or version > NBGRADER_SCHEMA:
+        raise ConfigError(f"{where}: nbgrader schema_version {version!r} is newer than "
+                          f"{NBGRADER_SCHEMA}, the one this course reads; save the master "
+                          f"with schema_version {NBGRADER_SCHEMA}")
+    graded, solution = bool(meta.get("grade")), bool(meta.get("solution"))
+    points = meta.get("points")
+    if graded and not solution and cell_type == "code":
+        raise ConfigError(f"{where}: an nbgrader test cell (grade without solution); this "
+                          f"course grades with the hidden pytest suite: move its checks and "
+                          f"points there and unmark the cell")
+    if graded:
+        if points is None:
+            raise ConfigError(f"{where}: a graded cell without points; set \"points\" in its "
+                              f"nbgrader metadata")
+        if isinstance(points, bool) or not isinstance(points, (int, float)) \
+                or not math.isfinite(points) or points < 0:
+            raise ConfigError(f"{where}: points {points!r} is not a number >= 0")
+    elif points not in (None, 0):
+        raise ConfigError(f"{where}: points {points!r} on a cell that is not graded; mark it "
+                          f"graded or remove the points")
 
 
 def _remove_orphans(layout: ModuleLayout, keep: set[Path]) -> None:

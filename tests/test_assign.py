@@ -99,3 +99,34 @@ def test_suite_hash_covers_data_files_but_not_mutants(tiny_course):
     assert with_data != before
     (layout.solution_dir / "oracle.json").write_text('{"eps": 1}')
     assert suite_hash(layout, SandboxLimits()) != with_data
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("points"), "a graded cell without points"),
+    (lambda m: m.update(points="two"), "points 'two' is not a number"),
+    (lambda m: m.update(schema_version=4), "schema_version 4 is newer than 3"),
+])
+def test_bad_nbgrader_metadata_of_an_answer_cell_is_one_line(tiny_course, change, message):
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    nb = json.loads(layout.master.read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id")
+                == "written_max")
+    change(cell["metadata"]["nbgrader"])
+    layout.master.write_text(json.dumps(nb))
+    with pytest.raises(ConfigError, match=message) as refused:
+        assign(layout, "Tiny")
+    assert "\n" not in str(refused.value) and "written_max" in str(refused.value)
+
+
+def test_points_on_an_nbgrader_test_cell_are_refused(tiny_course):
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    nb = json.loads(layout.master.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {"nbgrader": {
+        "grade": True, "solution": False, "grade_id": "autotest", "points": 3, "locked": True,
+        "schema_version": 3}}, "outputs": [], "execution_count": None,
+        "source": "assert softmax is not None"})
+    layout.master.write_text(json.dumps(nb))
+    with pytest.raises(ConfigError, match="nbgrader test cell"):
+        assign(layout, "Tiny")
