@@ -8,7 +8,6 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from autograder.config import ConfigError
 from autograder.core.errors import UserError
 from autograder.layout import ModuleLayout
