@@ -70,6 +70,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from app.cli.serve_cmd import niced  # noqa: E402
 from autograder.config import Course  # noqa: E402
 from autograder.course_loader import load_course  # noqa: E402
 
@@ -327,7 +328,8 @@ def start_server(config: Path, log: Path) -> tuple[subprocess.Popen, str]:
 
 
 def start_worker(config: Path, jobs: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "--worker", str(config), str(jobs)],
+    # at the priority `course serve` gives its worker
+    return subprocess.Popen(niced([sys.executable, __file__, "--worker", str(config), str(jobs)]),
                             env=child_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 

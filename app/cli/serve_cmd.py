@@ -3,6 +3,7 @@ worker` process grading the portal's uploads beside it (unless `--no-worker`).""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,10 +47,19 @@ def serve_command(ctx: typer.Context,
             stop_worker(process)
 
 
+WORKER_NICE = 10  # grading runs below the web app's CPU priority
+
+
+def niced(argv: list[str]) -> list[str]:
+    """`argv` at the worker's lower CPU priority, so that grading a rush of uploads does
+    not slow the pages down (unchanged where `nice` is missing)."""
+    return ["nice", "-n", str(WORKER_NICE), *argv] if shutil.which("nice") else argv
+
+
 def worker_process(config: Path) -> subprocess.Popen:
-    """`course worker` on the same config, as a child process."""
-    return subprocess.Popen([sys.executable, "-m", "app.cli.main", "--config", str(config),
-                             "worker"])
+    """`course worker` on the same config, as a child process (`niced`)."""
+    return subprocess.Popen(niced([sys.executable, "-m", "app.cli.main", "--config",
+                                   str(config), "worker"]))
 
 
 def stop_worker(process: subprocess.Popen, timeout: float = 30.0) -> None:

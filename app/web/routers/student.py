@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from app.feedback_pages import feedback_context
@@ -33,6 +34,7 @@ from app.web.pages import course_time, render
 from app.web.security import csrf_protect
 from autograder.config import ConfigError
 from autograder.core.errors import UserError
+from autograder.schedule import module_status
 from app.web.uploads import read_upload, upload_limit
 from gradebook import portal
 from gradebook.feedback import feedback_view
@@ -91,26 +93,44 @@ def bundle(course: CourseDep, engine: EngineDep, me: Student, slug: str) -> Resp
     return FileResponse(path, filename=path.name, media_type="application/zip")
 
 
+def _released(course, slug: str) -> str:
+    """The module's schedule status; 404 for an unknown or unreleased module."""
+    try:
+        status = module_status(course, slug, datetime.now(timezone.utc))
+    except ConfigError:
+        status = "upcoming"
+    if status == "upcoming":
+        raise HTTPException(404, f"there is no released module {slug!r}; pick one from "
+                                 f"your assignments page")
+    return status
+
+
+def _store(course, engine, me, slug: str, sent) -> tuple:
+    """Check and store an upload (blocking work: run in a thread, off the event loop)."""
+    checked = check_submission(course, slug, sent.content, sent.filename)
+    accepted = portal.accept_upload(course, engine, me.student_id, slug, sent.content,
+                                    sent.filename or f"{slug}.ipynb",
+                                    datetime.now(timezone.utc), by=me.email)
+    return checked, accepted
+
+
 @uploads.post("/modules/{slug}/submissions")
 async def upload(request: Request, course: CourseDep, engine: EngineDep, me: Student,
                  slug: str) -> Response:
-    card = _card(course, engine, me.student_id, slug)
+    status = _released(course, slug)
     sent = await read_upload(request, upload_limit(course))
     try:
-        checked = check_submission(course, slug, sent.content, sent.filename)
-        accepted = portal.accept_upload(course, engine, me.student_id, slug, sent.content,
-                                        sent.filename or f"{slug}.ipynb",
-                                        datetime.now(timezone.utc), by=me.email)
+        checked, accepted = await run_in_threadpool(_store, course, engine, me, slug, sent)
     except portal.UploadRefused as exc:
-        status = 409 if exc.retry_at is None else 429
-        raise HTTPException(status, str(exc)) from None
+        code = 409 if exc.retry_at is None else 429
+        raise HTTPException(code, str(exc)) from None
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
     request.session[FLASH] = {
         "stored": accepted.submission_id is not None, "attempt": accepted.attempt,
         "late_factor": accepted.late_factor, "warnings": list(checked.warnings),
         "waits_until": accepted.not_before.isoformat() if accepted.not_before else None,
-        "closed": card.status == "closed"}
+        "closed": status == "closed"}
     return RedirectResponse(f"/modules/{slug}", status_code=303)
 
 
