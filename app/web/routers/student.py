@@ -34,7 +34,7 @@ from app.web.pages import course_time, render
 from app.web.security import csrf_protect
 from autograder.config import ConfigError
 from autograder.core.errors import UserError
-from autograder.schedule import module_status
+from autograder import schedule
 from app.web.uploads import read_upload, upload_limit
 from gradebook import portal
 from gradebook.feedback import feedback_view
@@ -96,7 +96,7 @@ def bundle(course: CourseDep, engine: EngineDep, me: Student, slug: str) -> Resp
 def _released(course, slug: str) -> str:
     """The module's schedule status; 404 for an unknown or unreleased module."""
     try:
-        status = module_status(course, slug, datetime.now(timezone.utc))
+        status = schedule.module_status(course, slug, datetime.now(timezone.utc))
     except ConfigError:
         status = "upcoming"
     if status == "upcoming":
