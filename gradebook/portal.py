@@ -33,7 +33,7 @@ from gradebook import jobs
 from gradebook.aggregate import late_factor
 from gradebook.collect import store_notebook
 from gradebook.models import AttemptChoice, Extension, GradingJob, Submission
-from gradebook.store import audit
+from gradebook.store import audit, write_lock
 
 WINDOW = timedelta(hours=1)
 
@@ -184,7 +184,7 @@ def accept_upload(course: Course, engine: Engine, student_id: str, slug: str, co
     if module_status(course, slug, now) == "upcoming":
         raise UploadRefused(f"module {slug!r} is not released yet; it opens on "
                             f"{course.release_at(slug):%Y-%m-%d}")
-    with Session(engine) as session, session.begin():
+    with write_lock(engine), Session(engine) as session, session.begin():
         days = _extension_days(session, student_id, slug)
         factor = late_factor(course, now, course.due_at(slug) + timedelta(days=days))
         slot = _slot(session, course, student_id, now)
