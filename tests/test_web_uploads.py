@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,10 @@ def direct(headers: dict[str, str], wire: Wire, cap: int = CAP) -> Upload:
     scope = {"type": "http", "method": "POST", "path": "/upload", "query_string": b"",
              "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
              "session": {"csrf": "direct-token"}}
-    return asyncio.run(read_upload(Request(scope, wire), cap))
+    # a thread of its own: pytest-playwright keeps an event loop running in the main
+    # thread of a test process that ran a browser test
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read_upload(Request(scope, wire), cap)).result()
 
 
 def refused(headers: dict[str, str], wire: Wire, cap: int = CAP) -> HTTPException:
