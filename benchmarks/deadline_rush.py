@@ -52,7 +52,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -73,6 +72,7 @@ sys.path.insert(0, str(REPO))
 from app.cli.serve_cmd import niced  # noqa: E402
 from autograder.config import Course  # noqa: E402
 from autograder.course_loader import load_course  # noqa: E402
+from benchmarks.live_server import child_env, free_port, start_server  # noqa: E402
 
 TINY = REPO / "tests" / "fixtures" / "tinycourse"
 SLUG = "tiny"
@@ -295,36 +295,6 @@ def worker(config: Path, jobs: int) -> None:
     print("SUMMARY " + json.dumps(dict(graded=summary.graded, reused=summary.reused,
                                        failed=summary.failed, lost=summary.lost,
                                        seconds=summary.seconds)), flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
-def start_server(config: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(config), str(port)],
-                            env=child_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}: {_tail(log.read_text())}")
-        try:
-            if httpx.get(base + "/login", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not answer within 60 s")
 
 
 def start_worker(config: Path, jobs: int, log: Path) -> subprocess.Popen:
@@ -574,7 +544,7 @@ def run_config(args, label: str, processes: int, url_of, tmp: Path, students: li
     logs = [root / f"worker{k + 1}.log" for k in range(processes)]
     config = root / "course_config.py"
     try:
-        proc, base = start_server(config, root / "server.log")
+        proc, base = start_server(__file__, config, root / "server.log")
 
         async def client_side() -> dict:
             t = time.monotonic()

@@ -35,7 +35,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ sys.path.insert(0, str(REPO))
 
 from autograder.config import Course  # noqa: E402
 from autograder.course_loader import load_course  # noqa: E402
+from benchmarks.live_server import start_server  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 SECRET = "benchmark-session-secret-" + "x" * 40
@@ -162,32 +162,6 @@ def serve(config: Path, port: int) -> None:
     engine = open_engine(course.resolved_database_url())
     app = create_app(course, engine, WebSettings(secret=SECRET))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(config: Path) -> tuple[subprocess.Popen, str]:
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(config), str(port)],
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            if httpx.get(base + "/login", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not answer within 60 s")
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -492,7 +466,7 @@ def main() -> None:
                       f"queues ({', '.join(f'{v} {k}' for k, v in counts.items())}); "
                       f"built in {setup_s:.1f} s; "
                       f"{(tmp / 'bench.db').stat().st_size / 2**20:.0f} MiB")
-        proc, base = start_server(tmp / "course_config.py")
+        proc, base = start_server(__file__, tmp / "course_config.py")
         out = asyncio.run(run_client(args, course, engine, base, tas))
         proc.terminate()
         proc.wait(10)
