@@ -72,13 +72,12 @@ sys.path.insert(0, str(REPO))
 from app.cli.serve_cmd import niced  # noqa: E402
 from autograder.config import Course  # noqa: E402
 from autograder.course_loader import load_course  # noqa: E402
-from benchmarks.live_server import child_env, free_port, start_server  # noqa: E402
+from benchmarks.live_server import child_env, free_port, sign_in, start_server  # noqa: E402
 
 TINY = REPO / "tests" / "fixtures" / "tinycourse"
 SLUG = "tiny"
 PASSWORD = "correct horse battery staple"
 SECRET = "benchmark-session-secret-" + "x" * 40
-CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 WRONG = "def softmax(x):\n    e = np.exp(x)\n    return e / e.sum(axis=-1, keepdims=True)\n"
 BROKEN = "def softmax(x)\n    return x\n"
 UPLOAD_P99_MS = 1000.0
@@ -340,14 +339,7 @@ class StudentClient:
 
     async def sign_in(self) -> float:
         start = time.perf_counter()
-        login = await self.client.get("/login")
-        token = CSRF.search(login.text).group(1)
-        answer = await self.client.post("/login", data={
-            "email": self.email, "password": PASSWORD, "csrf_token": token})
-        assert answer.status_code == 303, (answer.status_code, answer.text[:300])
-        page = await self.client.get("/")  # the new session's CSRF token
-        assert page.status_code == 200, page.status_code
-        self.csrf = CSRF.search(page.text).group(1)
+        self.csrf = await sign_in(self.client, self.email, PASSWORD, "/")
         return (time.perf_counter() - start) * 1000
 
     async def upload(self, up: Upload, content: bytes, t0: float) -> None:

@@ -8,6 +8,7 @@ the sign-in page answers.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -50,3 +51,19 @@ def start_server(script: str, config: Path, log: Path | None = None
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("the server did not answer within 60 s")
+
+
+CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+async def sign_in(client, email: str, password: str, home: str) -> str:
+    """Sign an httpx.AsyncClient in; returns the new session's CSRF token (read from
+    `home`, a page the account may open)."""
+    login = await client.get("/login")
+    token = CSRF.search(login.text).group(1)
+    answer = await client.post("/login", data={"email": email, "password": password,
+                                               "csrf_token": token})
+    assert answer.status_code == 303, (answer.status_code, answer.text[:300])
+    page = await client.get(home)
+    assert page.status_code == 200, page.status_code
+    return CSRF.search(page.text).group(1)

@@ -51,11 +51,10 @@ sys.path.insert(0, str(REPO))
 
 from autograder.config import Course  # noqa: E402
 from autograder.course_loader import load_course  # noqa: E402
-from benchmarks.live_server import start_server  # noqa: E402
+from benchmarks.live_server import CSRF, sign_in, start_server  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 SECRET = "benchmark-session-secret-" + "x" * 40
-CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 WORDS = ("variance", "gradient", "softmax", "entropy", "bound", "noise", "clipping",
          "sample", "prior", "posterior", "kernel", "rank", "error", "step", "policy")
 GRADING_P95_MS = 150.0
@@ -213,14 +212,7 @@ class TA:
         return response
 
     async def sign_in(self) -> None:
-        login = await self.client.get("/login")
-        token = CSRF.search(login.text).group(1)
-        answer = await self.client.post("/login", data={
-            "email": self.email, "password": PASSWORD, "csrf_token": token})
-        assert answer.status_code == 303, (answer.status_code, answer.text[:300])
-        page = await self.client.get("/grading")  # the new session's CSRF token
-        assert page.status_code == 200, page.status_code
-        self.csrf = CSRF.search(page.text).group(1)
+        self.csrf = await sign_in(self.client, self.email, PASSWORD, "/grading")
 
     async def next_ungraded(self, qid: int) -> str | None:
         r = await self.call("next ungraded", "POST", f"/grading/{qid}/next",
