@@ -556,6 +556,10 @@ def test_noise_multiplier_for(submission):
             "the returned sigma is not the smallest within 1%: epsilon(0.99 * sigma) must exceed "
             "the target; bisect until the bracket is narrower than 1%"
         )
+    # epsilon is minimised over a finite grid of orders, so it has a floor (about 0.1 for
+    # delta = 1e-5 and orders up to 63) that no amount of noise gets under
+    with pytest.raises(ValueError):
+        submission.noise_multiplier_for(0.01, 1e-5, 0.01, 100)
 
 
 # ---------------------------------------------------------------- private training

@@ -140,6 +140,8 @@ def epsilon(q, sigma, steps, delta, orders=None):
 def noise_multiplier_for(target_epsilon, delta, q, steps):
     log_lo, log_hi = math.log(1e-2), math.log(1e2)
     while epsilon(q, math.exp(log_hi), steps, delta) > target_epsilon:
+        if log_hi > math.log(1e7):
+            raise ValueError("no noise multiplier reaches this epsilon: the budget is too low")
         log_hi += math.log(10)
     while epsilon(q, math.exp(log_lo), steps, delta) <= target_epsilon:
         log_lo -= math.log(10)
