@@ -292,6 +292,9 @@ def test_adaptive_model_counts_and_halving(submission):
         assert tuple(model.interval(s)) == (s, s + 1, 256), (
             "AdaptiveModel(256).interval(s) must be (s, s + 1, 256) before any update"
         )
+    for num_symbols, max_total in ((4, 4), (5, 3), (0, 8)):
+        with pytest.raises(ValueError):
+            submission.AdaptiveModel(num_symbols, max_total=max_total)
 
 
 @pytest.mark.points(4)

@@ -127,6 +127,8 @@ class AdaptiveModel:
     """Plain lists: O(K) per call."""
 
     def __init__(self, num_symbols, max_total=2**16):
+        if num_symbols < 1 or num_symbols >= max_total:
+            raise ValueError("an alphabet of K symbols needs 1 <= K < max_total")
         self.max_total = max_total
         self.counts = [1 for _ in range(num_symbols)]
 
