@@ -561,6 +561,15 @@ def test_train_ppo_contract(submission):
         "taken (CartPole gives 1 per step): count each step once and reset the running return "
         "when an episode ends"
     )
+    # a batch of 3 in 2 minibatches leaves one of a single sample, whose advantage
+    # cannot be normalised by its (undefined) standard deviation
+    uneven = submission.train_ppo(3, seed=0, num_envs=1, num_steps=3, update_epochs=1,
+                                  num_minibatches=2)
+    assert all(torch.isfinite(v).all() for v in uneven["state_dict"].values()), (
+        "train_ppo(num_envs=1, num_steps=3, num_minibatches=2) returned weights with NaN: a "
+        "minibatch of one sample has no standard deviation; normalise the advantages only "
+        "where a minibatch has more than one sample"
+    )
     model = _trained_policy(submission, out)
     mean = _play_cartpole(model, EVAL_EPISODES, seed=1000)
     assert mean >= SHORT_RUN_THRESHOLD, (
