@@ -208,6 +208,22 @@ def test_per_sample_gradients_mlp(submission, recipe):
     assert all(torch.equal(after[k], v) for k, v in trusted.state_dict().items()), (
         "per_sample_gradients must not change the model's parameters"
     )
+    # dropout in train mode: every example draws its own mask, as the one-example loop would
+    layers = [("Linear", (6, 16)), ("Dropout", (0.5,)), ("Linear", (16, 3))]
+    _, dropping = _models(recipe, layers, seed=5)
+    x, y = torch.randn(1, 6).repeat(8, 1), torch.zeros(8, dtype=torch.long)  # 8 equal examples
+    got = _grads_dict(submission.per_sample_gradients(dropping, loss_fn, x, y),
+                      [name for name, _ in nn.Sequential(*[getattr(nn, n)(*a) for n, a in layers])
+                       .named_parameters()], "per_sample_gradients")
+    first = got["0.weight"]
+    assert first.shape == (8, 16, 6) and torch.isfinite(first).all(), (
+        "per_sample_gradients of a model with dropout in train mode must work (vmap refuses "
+        "random operations unless told randomness='different') and give (B, *param.shape)"
+    )
+    assert not all(torch.equal(first[0], first[i]) for i in range(1, 8)), (
+        "with dropout in train mode, equal examples must draw different dropout masks (as "
+        "one backward pass per example would): vmap(..., randomness='different')"
+    )
 
 
 @pytest.mark.points(4)
