@@ -21,7 +21,6 @@ from gradebook.feedback import FeedbackView, result_view
 from gradebook.models import Student
 
 TEMPLATES = Path(__file__).resolve().parent / "web" / "templates"
-FRAGMENT = "feedback/results.html"
 PAGE = "feedback/page.html"
 
 # the same directory as the web app's environment (app.web.pages), without the web stack,
@@ -38,11 +37,6 @@ def feedback_context(view: FeedbackView) -> dict[str, Any]:
 def render_feedback_page(view: FeedbackView) -> str:
     """The standalone HTML document of one view (a file of `course feedback`)."""
     return _env.get_template(PAGE).render(feedback_context(view)) + "\n"
-
-
-def render_feedback_fragment(view: FeedbackView) -> str:
-    """Only the fragment, as the web page includes it."""
-    return _env.get_template(FRAGMENT).render(feedback_context(view))
 
 
 def render_feedback(course: Course, student: Student | str, slug: str, result: dict[str, Any],

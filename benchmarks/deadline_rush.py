@@ -72,14 +72,13 @@ sys.path.insert(0, str(REPO))
 from app.cli.serve_cmd import niced  # noqa: E402
 from autograder.config import Course  # noqa: E402
 from autograder.course_loader import load_course  # noqa: E402
+from benchmarks.load import student_variant  # noqa: E402
 from benchmarks.live_server import child_env, free_port, sign_in, start_server  # noqa: E402
 
 TINY = REPO / "tests" / "fixtures" / "tinycourse"
 SLUG = "tiny"
 PASSWORD = "correct horse battery staple"
 SECRET = "benchmark-session-secret-" + "x" * 40
-WRONG = "def softmax(x):\n    e = np.exp(x)\n    return e / e.sum(axis=-1, keepdims=True)\n"
-BROKEN = "def softmax(x)\n    return x\n"
 UPLOAD_P99_MS = 1000.0
 RATE_TOLERANCE = 0.10
 SIGNIN_CONCURRENCY = 20
@@ -116,19 +115,7 @@ def build_course(root: Path, database_url: str) -> Course:
 def make_notebooks(students: list[str], rng: random.Random) -> dict[str, bytes]:
     """A distinct notebook per student (as benchmarks/load.py makes them)."""
     master = json.loads((TINY / "solutions" / SLUG / f"{SLUG}.ipynb").read_text())
-    out = {}
-    for sid in students:
-        nb = json.loads(json.dumps(master))
-        roll = rng.random()
-        for cell in nb["cells"]:
-            if cell["metadata"].get("nbgrader", {}).get("grade_id") == "softmax":
-                if roll > 0.95:
-                    cell["source"] = BROKEN
-                elif roll > 0.80:
-                    cell["source"] = WRONG
-                cell["source"] += f"\n# {sid}\n"
-        out[sid] = json.dumps(nb).encode()
-    return out
+    return {sid: json.dumps(student_variant(master, sid, rng)).encode() for sid in students}
 
 
 def write_roster(root: Path, students: list[str]) -> Path:

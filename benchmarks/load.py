@@ -67,17 +67,23 @@ def notebooks(root: Path, slug: str, students: list[str], rng: random.Random) ->
     folder = root / "batches" / slug
     folder.mkdir(parents=True)
     for sid in students:
-        nb = json.loads(json.dumps(master))
-        roll = rng.random()
-        for cell in nb["cells"]:
-            if cell["metadata"].get("nbgrader", {}).get("grade_id") == "softmax":
-                if roll > 0.95:
-                    cell["source"] = BROKEN
-                elif roll > 0.80:
-                    cell["source"] = WRONG
-                cell["source"] += f"\n# {sid}\n"
-        (folder / f"{sid}.ipynb").write_text(json.dumps(nb))
+        (folder / f"{sid}.ipynb").write_text(json.dumps(student_variant(master, sid, rng)))
     return folder
+
+
+def student_variant(master: dict, sid: str, rng: random.Random) -> dict:
+    """The tiny master as student `sid` hands it in: about 80% correct, 15% partly wrong,
+    5% broken, distinct per student."""
+    nb = json.loads(json.dumps(master))
+    roll = rng.random()
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "softmax":
+            if roll > 0.95:
+                cell["source"] = BROKEN
+            elif roll > 0.80:
+                cell["source"] = WRONG
+            cell["source"] += f"\n# {sid}\n"
+    return nb
 
 
 def main() -> None:

@@ -199,16 +199,15 @@ def tasks(course: Course, engine: Engine, queue: GradingQueue) -> list[Task]:
     return list(out)
 
 
-def find_task(course: Course, engine: Engine, queue: GradingQueue, handle: str) -> Task:
-    for task in tasks(course, engine, queue):
-        if task.handle == handle:
-            return task
-    raise LookupError("there is no such answer in this queue")
-
-
 def grade_states(session: Session, queue_id: int) -> dict[str, AnswerGrade]:
     return {g.student_id: g for g in session.scalars(
         select(AnswerGrade).where(AnswerGrade.queue_id == queue_id))}
+
+
+def grades_by_student(engine: Engine, queue_id: int) -> dict[str, AnswerGrade]:
+    """student_id -> their grade row in the queue (students without one are absent)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return grade_states(session, queue_id)
 
 
 def is_done(grade: AnswerGrade | None) -> bool:

@@ -91,9 +91,7 @@ def queue_page(request: Request, course: CourseDep, engine: EngineDep, me: Staff
     queue = _queue(engine, queue_id)
     ordered = queues.tasks(course, engine, queue)
     prog = queues.progress(course, engine, queue, ordered)
-    states = {}
-    for task in ordered:
-        states[task.student_id] = marking.grade_of(engine, queue.id, task.student_id)
+    states = queues.grades_by_student(engine, queue.id)
     parts = marking.rubric_of(engine, queue.id)
     return render(request, "grading/queue.html", title=queues.queue_title(course, queue),
                   queue=queue, tasks=ordered, states=states, progress=prog, parts=parts,
