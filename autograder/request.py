@@ -49,6 +49,9 @@ class GradeRequest:
     # threads per process make the transformer suite about 20x slower, past its time limits;
     # on an idle 2-core machine 1 thread costs about 20% (9.5 s -> 11.5 s). None: library default.
     threads: int | None = 1
+    # trusted mode only: slow tests run with every RNG drawing this many extra numbers
+    # after its seed (autograder/plugin/seed_shift.py; benchmarks/calibrate.py)
+    seed_shift: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "suite", tuple(Path(p) for p in self.suite))
@@ -63,6 +66,8 @@ class GradeRequest:
         if self.mode == "trusted" and self.device == "cuda":
             raise UserError("device cuda needs the sandbox: in trusted mode student code "
                             "runs in the grading process, on the CPU")
+        if self.seed_shift and self.mode != "trusted":
+            raise GraderError("seed_shift is for trusted-mode calibration runs only")
         if self.sandbox_kind in ("docker", "apptainer") and not self.image:
             raise GraderError(f"sandbox kind {self.sandbox_kind} needs an image")
 

@@ -3,7 +3,7 @@
 Checks, per module: the stub is what `course assign` generates; written points match the
 config; the master runs top to bottom; the reference gets full marks and the suite's
 points match the config; the stub gets zero; every mutant loses points on the tests it
-names (mutants run trusted, without `slow` tests, in one fork pool).
+names and no other (mutants run trusted, without `slow` tests, in one fork pool).
 """
 
 from __future__ import annotations
@@ -208,11 +208,21 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _judge(mutant: Mutant, out: GradeOutcome) -> tuple[bool, str]:
-    """Did the mutant lose points on every test it names?"""
-    failed = out.failed_tests()
-    missed = [name for name in mutant.fails if not any(f.split("[")[0] == name for f in failed)]
-    ok = not missed and out.score < out.max_score
+    """Does the mutant lose points on exactly the tests it names? One bug must cost points
+    in the tests of its function, once: a test failing that FAILS does not name is as
+    wrong as a named test that passes."""
+    failed = {name.split("[")[0] for name in out.failed_tests()}
+    ran = {t["name"].split("[")[0] for t in out.results["tests"]}
+    promised = set(mutant.fails)
+    missed = sorted(promised - failed)
+    extra = sorted(failed - promised)
+    ok = not missed and not extra and out.score < out.max_score
     detail = f"{out.score:g}/{out.max_score:g}: {mutant.description}"
-    if missed:
-        detail += f"; NOT caught by {', '.join(missed)}"
+    not_run = [name for name in missed if name not in ran]
+    if not_run:
+        detail += f"; {', '.join(not_run)} did not run (slow tests are left out of mutant runs)"
+    if missed and len(not_run) < len(missed):
+        detail += f"; NOT caught by {', '.join(n for n in missed if n not in not_run)}"
+    if extra:
+        detail += f"; also failed {', '.join(extra)}, which FAILS does not name"
     return ok, detail

@@ -7,4 +7,7 @@ MARKERS = {
     "time_limit(seconds)": "wall-clock limit for the test's call (overrides --call-time-limit)",
     "slow": "a training run; mutant runs may skip it with -m 'not slow'",
     "gpu": "needs CUDA; skipped without it and may carry no points",
+    "worker_reported": "judged on what the sandboxed worker reports about itself (a "
+                       "student can forge it); at most 2 points per suite, listed in "
+                       "docs/SECURITY.md",
 }

@@ -13,6 +13,8 @@ def build_recipe(name, args, kwargs, device="cpu"):
         import torch
 
         return torch.Generator(device=device).manual_seed(int(args[0]))
+    if name == "arguments_probe":
+        return ArgumentsProbe()
     if name.startswith("torch.nn.functional."):
         import torch.nn.functional as F
 
@@ -25,3 +27,52 @@ def build_recipe(name, args, kwargs, device="cpu"):
             raise ValueError(f"recipe {name} is not a torch.nn module")
         return cls(*args, **kwargs)
     raise ValueError(f"unknown recipe {name!r}")
+
+
+class ArgumentsProbe:
+    """`probe.changed(fn, *args, **kwargs)`: calls `fn` where the student's code runs, on
+    arguments that live there, and names the tensors, arrays and module parameters among
+    them (at any depth of lists, tuples and dicts) that the call changed in place, e.g.
+    `["args[0]['w']"]`. What the probe reports comes from the worker, which student code
+    shares: tests judged on it are marked `worker_reported`."""
+
+    def changed(self, fn, *args, **kwargs):
+        before = _snapshot({"args": list(args), "kwargs": kwargs})
+        fn(*args, **kwargs)
+        after = _snapshot({"args": list(args), "kwargs": kwargs})
+        return sorted(path for path, value in before.items() if not _same(value, after.get(path)))
+
+
+def _snapshot(value, path="", out=None):
+    """{path: a copy} of every tensor, array and module parameter inside `value`."""
+    out = {} if out is None else out
+    kind = type(value).__module__.split(".")[0]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _snapshot(item, f"{path}[{key!r}]" if path else str(key), out)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _snapshot(item, f"{path}[{i}]", out)
+    elif kind == "torch" and hasattr(value, "state_dict") and callable(value.state_dict):
+        for key, item in value.state_dict().items():
+            out[f"{path}.{key}"] = item.detach().clone()
+    elif kind == "torch" and hasattr(value, "detach"):
+        out[path] = value.detach().clone()
+    elif kind == "numpy" and hasattr(value, "copy") and hasattr(value, "shape"):
+        out[path] = value.copy()
+    return out
+
+
+def _same(a, b):
+    """Equal shape, dtype and bits (NaNs in the same places count as equal)."""
+    if a is None or b is None or type(a) is not type(b) or a.shape != b.shape \
+            or a.dtype != b.dtype:
+        return False
+    if hasattr(a, "detach"):
+        import torch
+
+        def bits(t):
+            return t.cpu().reshape(-1).contiguous().view(torch.uint8)
+
+        return bool(torch.equal(bits(a), bits(b)))
+    return a.tobytes() == b.tobytes()

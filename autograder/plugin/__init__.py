@@ -4,8 +4,9 @@ Load it with `pytest -p autograder.plugin SUITE --grading-request REQUEST.json -
 (`autograder.engine.pytest_command` writes both).
 
 Fixtures: `submission` (the student's definitions), `reference` (the master's solution,
-trusted side only), `device`, `rng` / `torch_rng` (seeded per test).
-Markers: `points(n)`, `visibility(v)`, `time_limit(s)`, `slow`, `gpu`.
+trusted side only), `device`, `rng` / `torch_rng` (seeded per test), `recipe`,
+`threshold` (a learning test's measured value against its threshold, recorded).
+Markers: `points(n)`, `visibility(v)`, `time_limit(s)`, `slow`, `gpu`, `worker_reported`.
 
 Student outcomes (a failed assertion, an exception in student code, a time-out, an
 unusable notebook) are scores with messages; anything else that fails (collection, a
@@ -32,6 +33,8 @@ from autograder.core.errors import CallTimeout, GraderError, StudentCodeError, S
 from autograder.core.markers import MARKERS
 from autograder.plugin.messages import failure_message
 from autograder.plugin.results import VISIBILITIES, ResultsDocument, TestRecord, summary_output
+from autograder.plugin.seed_shift import shifted_rngs
+from autograder.plugin.thresholds import Measurement, Threshold
 from autograder.plugin.source import SourceLoader
 from autograder.request import GradeRequest, read_request
 from autograder.sandbox.containers import CONTAINER_KINDS, ContainerSpec
@@ -41,6 +44,9 @@ from autograder.sandbox.policy import SandboxSpec, choose_kind
 TRUSTED_SANDBOX = "none: trusted mode, student code ran inside the grading process"
 
 plugin_key = pytest.StashKey["GradingPlugin"]()
+# what a suite's worker_reported tests may be worth together: the points a student who
+# rewrites the worker's reports could take without doing the work
+MAX_WORKER_REPORTED_POINTS = 2.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,6 +88,7 @@ class GradingPlugin:
         self.skipped: list[str] = []
         self.started = time.monotonic()
         self.running: str | None = None  # the test being run, in every flushed document
+        self.measurements: list[Measurement] = []  # the `threshold` fixture's, in order
         self.cpu_limit = 0
         self.sandbox = _sandbox_spec(request)
         self.sources = SourceLoader(submission=request.submission, master=request.master,
@@ -115,6 +122,7 @@ class GradingPlugin:
         self.sources = SourceLoader(submission=submission, master=self.sources.master,
                                     max_notebook_mb=self.request.limits.max_notebook_mb,
                                     sandbox=self.sandbox)
+        self.measurements = []
         self.started = time.monotonic()
 
     # --- collection ----------------------------------------------------------
@@ -133,6 +141,11 @@ class GradingPlugin:
                 self.records[item.nodeid] = _record_for(item)
             except ValueError as exc:
                 self.grader_errors.append(f"{item.nodeid}: {exc}")
+        reported = sum(r.max_score for r in self.records.values() if "worker_reported" in r.tags)
+        if reported > MAX_WORKER_REPORTED_POINTS:
+            self.grader_errors.append(
+                f"the worker_reported tests carry {reported:g} points together; at most "
+                f"{MAX_WORKER_REPORTED_POINTS:g} may rest on what the worker reports about itself")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -153,6 +166,13 @@ class GradingPlugin:
                 worker.call_timeout = limit
                 worker.seed(zlib.crc32(item.nodeid.encode()))
             return (yield)
+        if self.request.seed_shift and item.get_closest_marker("slow"):
+            with shifted_rngs(self.request.seed_shift):
+                return (yield from self._timed_call(limit))
+        return (yield from self._timed_call(limit))
+
+    def _timed_call(self, limit: float) -> Generator[None, Any, Any]:
+        """Trusted mode: the test's call under SIGALRM at `limit` seconds."""
         if not limit or threading.current_thread() is not threading.main_thread():
             return (yield)
 
@@ -250,6 +270,8 @@ class GradingPlugin:
         })
         if not final and self.running in self.records:
             extra["running"] = self.records[self.running].name
+        if self.measurements:
+            extra["measurements"] = [m.to_json() for m in self.measurements]
         doc.extra_data = extra
         doc.output = summary_output(doc)
         return doc
@@ -305,6 +327,15 @@ def recipe(request: pytest.FixtureRequest, submission: Any) -> Any:
 
 
 @pytest.fixture
+def threshold(request: pytest.FixtureRequest) -> Threshold:
+    """`threshold.at_least("accuracy", value, 0.9, message)` (or `at_most`): a learning
+    test's judgement, asserted with the message and recorded with the measured value in
+    results.json's `extra_data.measurements` (benchmarks/calibrate.py reads them)."""
+    plugin = _plugin(request)
+    return Threshold(request.node.name, plugin.measurements.append)
+
+
+@pytest.fixture
 def rng(request: pytest.FixtureRequest) -> Any:
     """A numpy Generator seeded from the test's id (repeatable, different per test)."""
     import numpy as np
@@ -353,7 +384,7 @@ def _record_for(item: pytest.Item) -> TestRecord:
         raise ValueError(f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
     if item.get_closest_marker("gpu") and value > 0:
         raise ValueError("a gpu test may carry no points (every point must be earnable on a CPU)")
-    tags = [m for m in ("slow", "gpu") if item.get_closest_marker(m)]
+    tags = [m for m in ("slow", "gpu", "worker_reported") if item.get_closest_marker(m)]
     return TestRecord(name=item.name, max_score=value, visibility=visibility, tags=tags)
 
 
