@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ class AssignResult:
 
     written: list[Path] = field(default_factory=list)
     stale: list[Path] = field(default_factory=list)  # files that differ from what assign makes
+    warnings: list[str] = field(default_factory=list)  # check_master's, one line each
 
 
 NBGRADER_SCHEMA = 3  # the nbgrader cell-metadata version nbgrader 0.9 writes
@@ -57,7 +57,7 @@ def assign(layout: ModuleLayout, title: str, check: bool = False) -> AssignResul
         master = read_notebook(layout.master, max_mb=1e9)
     except NotebookError as exc:
         raise UserError(str(exc)) from None
-    _check_master(master, layout.master)
+    warnings = check_master(master, layout.master)
     outputs: dict[Path, bytes] = {
         layout.stub: dumps_notebook(generate_stub(master, layout.slug, title)).encode("utf-8")}
     if layout.public_src.is_dir():
@@ -69,7 +69,7 @@ def assign(layout: ModuleLayout, title: str, check: bool = False) -> AssignResul
         for src in sorted(data_dir.rglob("*")):
             if src.is_file():
                 outputs[layout.assignment_dir / "data" / src.relative_to(data_dir)] = src.read_bytes()
-    result = AssignResult()
+    result = AssignResult(warnings=warnings)
     for path, content in outputs.items():
         if not path.is_file() or path.read_bytes() != content:
             result.stale.append(path)
@@ -82,49 +82,67 @@ def assign(layout: ModuleLayout, title: str, check: bool = False) -> AssignResul
     return result
 
 
-def _check_master(master: NotebookNode, path: Path) -> None:
-    """Authoring mistakes that would make a broken stub, as one line each."""
+def check_master(master: NotebookNode, path: Path) -> list[str]:
+    """nbgrader's own metadata check, then this course's rules, cell by cell. Every
+    problem is one line naming the file, the cell and the fix; all of them are raised
+    together as one ConfigError. Returns the warnings: points that nbgrader would count
+    and this course does not (an nbgrader test cell: the hidden suite carries the points)."""
+    from nbgrader.nbgraderformat import MetadataValidator, SchemaTooNewError, \
+        SchemaTooOldError, ValidationError
+
+    validator = MetadataValidator()
+    problems: list[str] = []
+    warnings: list[str] = []
     seen: set[str] = set()
     for i, cell in enumerate(master.cells, start=1):
         meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
         if not meta:
             if "BEGIN SOLUTION" in cell.source:
-                raise ConfigError(f"{path}: cell {i} has a solution region but no nbgrader "
-                                  f"metadata; mark it as a solution cell")
+                problems.append(f"{path}: cell {i} has a solution region but no nbgrader "
+                                f"metadata; mark it as a solution cell")
             continue
-        if not isinstance(gid, str) or not gid:
-            raise ConfigError(f"{path}: cell {i} has nbgrader metadata without a grade_id")
+        gid = meta.get("grade_id")
+        where = f"{path}: cell {i}" + (f" ({gid})" if isinstance(gid, str) and gid else "")
+        try:
+            validator.validate_cell(cell)
+        except SchemaTooNewError as exc:
+            problems.append(f"{where}: nbgrader schema_version {exc.actual_version!r} is newer "
+                            f"than {NBGRADER_SCHEMA}, the one this course reads; save the "
+                            f"master with schema_version {NBGRADER_SCHEMA}")
+            continue
+        except SchemaTooOldError as exc:
+            problems.append(f"{where}: nbgrader schema_version {exc.actual_version!r} is older "
+                            f"than {NBGRADER_SCHEMA}; run `nbgrader update` on the master")
+            continue
+        except ValidationError as exc:
+            problems.append(f"{where}: {_nbgrader_problem(exc, meta)}")
+            continue
         if gid in seen:
-            raise ConfigError(f"{path}: grade_id {gid!r} is used twice; grade ids must be unique")
+            problems.append(f"{where}: grade_id {gid!r} is used twice; grade ids must be unique")
         seen.add(gid)
-        _check_cell_meta(meta, cell.cell_type, f"{path}: cell {i} ({gid})")
+        graded, solution = bool(meta.get("grade")), bool(meta.get("solution"))
+        points = meta.get("points")
+        if graded and not solution and cell.cell_type == "code" and points:
+            warnings.append(f"{where}: nbgrader would count the {points:g} points of this "
+                            f"test cell; this course does not (the hidden pytest suite "
+                            f"carries the points): move its checks and points there")
+        elif not graded and points not in (None, 0):
+            problems.append(f"{where}: points {points!r} on a cell that is not graded; mark "
+                            f"it graded or remove the points")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return warnings
 
 
-def _check_cell_meta(meta: dict, cell_type: str, where: str) -> None:
-    """nbgrader metadata this course can grade: a known schema, points on every graded
-    answer cell, none on test cells (the hidden pytest suite carries the points)."""
-    version = meta.get("schema_version", NBGRADER_SCHEMA)
-    if not isinstance(version, int) or isinstance(version, bool) or version > NBGRADER_SCHEMA:
-        raise ConfigError(f"{where}: nbgrader schema_version {version!r} is newer than "
-                          f"{NBGRADER_SCHEMA}, the one this course reads; save the master "
-                          f"with schema_version {NBGRADER_SCHEMA}")
-    graded, solution = bool(meta.get("grade")), bool(meta.get("solution"))
-    points = meta.get("points")
-    if graded and not solution and cell_type == "code":
-        raise ConfigError(f"{where}: an nbgrader test cell (grade without solution); this "
-                          f"course grades with the hidden pytest suite: move its checks and "
-                          f"points there and unmark the cell")
-    if graded:
-        if points is None:
-            raise ConfigError(f"{where}: a graded cell without points; set \"points\" in its "
-                              f"nbgrader metadata")
-        if isinstance(points, bool) or not isinstance(points, (int, float)) \
-                or not math.isfinite(points) or points < 0:
-            raise ConfigError(f"{where}: points {points!r} is not a number >= 0")
-    elif points not in (None, 0):
-        raise ConfigError(f"{where}: points {points!r} on a cell that is not graded; mark it "
-                          f"graded or remove the points")
+def _nbgrader_problem(exc: Exception, meta: dict) -> str:
+    """nbgrader's complaint as one line with the fix."""
+    if "does not have points" in str(exc):
+        return "a graded cell without points; set \"points\" in its nbgrader metadata"
+    if getattr(exc, "validator", None) and getattr(exc, "path", None):  # the JSON schema
+        field = ".".join(str(p) for p in exc.path)
+        return (f"nbgrader metadata field {field!r} = {meta.get(field)!r} is invalid "
+                f"({str(exc.message).splitlines()[0]}); fix it in the cell's metadata")
+    return str(exc).splitlines()[0] + "; fix the cell's nbgrader metadata"
 
 
 def _remove_orphans(layout: ModuleLayout, keep: set[Path]) -> None:

@@ -101,25 +101,68 @@ def test_suite_hash_covers_data_files_but_not_mutants(tiny_course):
     assert suite_hash(layout, SandboxLimits()) != with_data
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m.pop("points"), "a graded cell without points"),
-    (lambda m: m.update(points="two"), "points 'two' is not a number"),
-    (lambda m: m.update(schema_version=4), "schema_version 4 is newer than 3"),
-])
-def test_bad_nbgrader_metadata_of_an_answer_cell_is_one_line(tiny_course, change, message):
-    course = load_course(tiny_course / "course_config.py")
-    layout = module_layout(course, "tiny")
+def _edit_master(layout, grade_id, change):
     nb = json.loads(layout.master.read_text())
     cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id")
-                == "written_max")
+                == grade_id)
     change(cell["metadata"]["nbgrader"])
     layout.master.write_text(json.dumps(nb))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("points"), "a graded cell without points"),
+    (lambda m: m.update(points="two"), "field 'points' = 'two' is invalid"),
+    (lambda m: m.update(points=-1), "field 'points' = -1 is invalid"),
+    (lambda m: m.update(schema_version=4), "schema_version 4 is newer than 3"),
+    (lambda m: m.update(schema_version=2), "schema_version 2 is older than 3"),
+    (lambda m: m.update(grade_id="has space"), "field 'grade_id'"),
+    (lambda m: m.pop("locked"), "'locked' is a required property"),
+])
+def test_bad_nbgrader_metadata_of_an_answer_cell_is_one_line(tiny_course, change, message):
+    """nbgrader's own validator judges the metadata; each problem is one line naming the
+    master and the cell."""
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    _edit_master(layout, "written_max", change)
     with pytest.raises(ConfigError, match=message) as refused:
         assign(layout, "Tiny")
-    assert "\n" not in str(refused.value) and "written_max" in str(refused.value)
+    assert "\n" not in str(refused.value) and "tiny.ipynb: cell" in str(refused.value)
 
 
-def test_points_on_an_nbgrader_test_cell_are_refused(tiny_course):
+def test_every_metadata_problem_of_a_master_is_listed_one_line_each(tiny_course):
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    _edit_master(layout, "written_max", lambda m: m.pop("points"))
+    _edit_master(layout, "softmax", lambda m: m.update(schema_version=4))
+    with pytest.raises(ConfigError) as refused:
+        assign(layout, "Tiny")
+    lines = str(refused.value).splitlines()
+    assert len(lines) == 2
+    assert any("(written_max): a graded cell without points" in ln for ln in lines)
+    assert any("(softmax): nbgrader schema_version 4" in ln for ln in lines)
+
+
+def test_course_assign_on_a_graded_cell_without_points_prints_one_line(tiny_course):
+    from typer.testing import CliRunner
+
+    from app.cli.main import app
+
+    course = load_course(tiny_course / "course_config.py")
+    layout = module_layout(course, "tiny")
+    _edit_master(layout, "written_max", lambda m: m.pop("points"))
+    stub_before = layout.stub.read_bytes() if layout.stub.is_file() else None
+    out = CliRunner().invoke(app, ["--config", str(tiny_course / "course_config.py"),
+                                   "assign", "tiny"])
+    assert out.exit_code != 0
+    lines = [ln for ln in out.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "a graded cell without points" in lines[0], out.output
+    assert "Traceback" not in out.output
+    assert (layout.stub.read_bytes() if layout.stub.is_file() else None) == stub_before
+
+
+def test_points_on_an_nbgrader_test_cell_are_a_warning(tiny_course):
+    """nbgrader would count them; this course grades with the hidden suite, so assign
+    says so and goes on."""
     course = load_course(tiny_course / "course_config.py")
     layout = module_layout(course, "tiny")
     nb = json.loads(layout.master.read_text())
@@ -128,5 +171,7 @@ def test_points_on_an_nbgrader_test_cell_are_refused(tiny_course):
         "schema_version": 3}}, "outputs": [], "execution_count": None,
         "source": "assert softmax is not None"})
     layout.master.write_text(json.dumps(nb))
-    with pytest.raises(ConfigError, match="nbgrader test cell"):
-        assign(layout, "Tiny")
+    result = assign(layout, "Tiny")
+    assert len(result.warnings) == 1
+    assert "(autotest): nbgrader would count the 3 points" in result.warnings[0]
+    assert layout.stub.is_file()

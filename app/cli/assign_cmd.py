@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from autograder.assign import assign
-from app.cli.common import EXIT_USAGE, console, course_from, user_errors
+from app.cli.common import EXIT_USAGE, console, course_from, err_console, user_errors
 from autograder.layout import module_layout
 
 
@@ -22,6 +22,8 @@ def assign_command(
             layout = module_layout(course, slug)
             result = assign(layout, title=course.module(slug).title, check=check)
             stale_total += len(result.stale)
+            for warning in result.warnings:
+                err_console.print(f"[bold yellow]warning:[/] {warning}", soft_wrap=True)
             if check:
                 state = "up to date" if not result.stale else \
                     f"{len(result.stale)} file(s) out of date: " + \
