@@ -98,6 +98,24 @@ def test_validate_passes_on_a_good_module_and_fails_on_an_uncaught_mutant(tiny_c
 
 
 @pytest.mark.integration
+def test_validate_fails_a_mutant_that_costs_points_beyond_its_fails(tiny_course, course_cli):
+    """One bug, one test: a mutant failing a test FAILS does not name is not caught as
+    promised, even though it loses points."""
+    cfg = tiny_course / "course_config.py"
+    _assign(course_cli, tiny_course)
+    mutants = tiny_course / "solutions" / "tiny" / "mutants"
+    (mutants / "softmax_unstable.py").unlink()
+    (mutants / "softmax_wrong_axis.py").write_text(
+        '"""softmax over the first axis: rows do not sum to 1, and values are wrong."""\n'
+        'FAILS = ["test_softmax_rows_sum_to_one"]\n\nimport numpy as np\n\n\n'
+        'def softmax(x):\n    e = np.exp(x - x.max(axis=0))\n'
+        '    return e / e.sum(axis=0, keepdims=True)\n')
+    out = course_cli(cfg, "validate", "tiny", "--no-execute")
+    assert out.exit_code == 1, out.output
+    assert "also failed test_softmax_stable, which FAILS does not name" in out.output
+
+
+@pytest.mark.integration
 def test_validate_on_cuda_grades_sandboxed_and_says_when_there_is_no_gpu(tiny_course, course_cli):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

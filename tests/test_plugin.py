@@ -298,3 +298,153 @@ def test_the_extracted_modules_are_removed_when_the_session_ends():
     assert {p.name for p in loader.workdir.iterdir()} == {"submission.py", "reference.py"}
     loader.close()  # the reference's code must not pile up in /tmp, one folder per grading
     assert not loader.workdir.exists()
+
+
+@pytest.mark.integration
+def test_threshold_judgements_are_asserted_and_recorded(pytester):
+    _, doc = run(pytester, """
+        import pytest
+
+        @pytest.mark.points(2)
+        @pytest.mark.slow
+        def test_learns(submission, threshold):
+            threshold.at_least("accuracy", 0.93, 0.9, "accuracy must reach 0.9")
+            threshold.at_most("loss", 0.4, 0.5, "the loss must fall below 0.5")
+
+        @pytest.mark.points(1)
+        def test_does_not_learn(submission, threshold):
+            threshold.at_most("loss", 3.0, 0.5, "the loss must fall below 0.5")
+            threshold.at_least("never reached", 1.0, 0.0, "not judged after a failure")
+    """)
+    tests = {t["name"]: t for t in doc["tests"]}
+    assert tests["test_learns"]["score"] == 2
+    assert tests["test_does_not_learn"]["output"] == "the loss must fall below 0.5"
+    measured = [(m["test"], m["name"], m["value"], m["limit"], m["direction"])
+                for m in doc["extra_data"]["measurements"]]
+    assert measured == [("test_learns", "accuracy", 0.93, 0.9, "at_least"),
+                        ("test_learns", "loss", 0.4, 0.5, "at_most"),
+                        ("test_does_not_learn", "loss", 3.0, 0.5, "at_most")]
+
+
+SHIFT_SUITE = """
+    import random
+    import numpy as np
+    import pytest
+    import torch
+
+    def draws():
+        return [torch.manual_seed(0) and float(torch.rand(1)),
+                float(torch.rand(1, generator=torch.Generator().manual_seed(0))),
+                float(np.random.default_rng(0).random()),
+                (np.random.seed(0), float(np.random.random()))[1],
+                (random.seed(0), random.random())[1]]
+
+    @pytest.mark.slow
+    @pytest.mark.points(1)
+    def test_slow(submission, threshold):
+        for i, value in enumerate(draws()):
+            threshold.at_least(f"draw {i}", value, 0.0, "a number")
+
+    @pytest.mark.points(1)
+    def test_fast(submission, threshold):
+        for i, value in enumerate(draws()):
+            threshold.at_least(f"draw {i}", value, 0.0, "a number")
+"""
+
+
+@pytest.mark.integration
+def test_a_seed_shift_moves_every_generator_of_slow_tests_only(pytester):
+    def values(**fields):
+        _, doc = run(pytester, SHIFT_SUITE, **fields)
+        assert doc["score"] == 2
+        return {test: [m["value"] for m in doc["extra_data"]["measurements"] if m["test"] == test]
+                for test in ("test_slow", "test_fast")}
+
+    plain, shifted, again = values(), values(seed_shift=3), values(seed_shift=3)
+    assert shifted == again  # a shift is repeatable
+    assert shifted["test_fast"] == plain["test_fast"] == plain["test_slow"]
+    assert all(a != b for a, b in zip(shifted["test_slow"], plain["test_slow"]))
+    other = values(seed_shift=4)
+    assert all(a != b for a, b in zip(other["test_slow"], shifted["test_slow"]))
+
+
+def test_a_seed_shift_is_refused_outside_trusted_mode(tmp_path):
+    from autograder.core.errors import GraderError
+
+    with pytest.raises(GraderError, match="trusted"):
+        GradeRequest(suite=(tmp_path / "t.py",), submission=tmp_path / "s.py",
+                     master=tmp_path / "m.ipynb", mode="sandboxed", seed_shift=1)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("points, grader_error", [(2, False), (3, True)])
+def test_worker_reported_tests_carry_at_most_two_points(pytester, points, grader_error):
+    _, doc = run(pytester, f"""
+        import pytest
+
+        @pytest.mark.points({points - 1})
+        @pytest.mark.worker_reported
+        def test_one(submission):
+            assert submission.add(1, 1) == 2, "add"
+
+        @pytest.mark.points(1)
+        @pytest.mark.worker_reported
+        def test_two(submission):
+            assert submission.add(1, 2) == 3, "add"
+    """)
+    assert (doc["extra_data"]["outcome"] == "grader_error") == grader_error
+    if grader_error:
+        assert "worker_reported tests carry 3 points" in doc["extra_data"]["grader_errors"][0]
+    else:
+        assert all("worker_reported" in t["tags"] for t in doc["tests"])
+
+
+PROBE_STUDENT = STUDENT + textwrap.dedent("""\
+    def scale_in_place(grads, factor):
+        for g in grads.values():
+            g.mul_(factor)
+        return grads
+
+    def scale(grads, factor):
+        return {k: g * factor for k, g in grads.items()}
+
+    def step(model, x):
+        import torch
+        with torch.no_grad():
+            model.weight.add_(x.sum())
+    """)
+
+PROBE_SUITE = """
+    import pytest
+    import torch
+
+    @pytest.mark.points(1)
+    def test_probe(submission, recipe):
+        probe = recipe("arguments_probe")
+        grads = {"w": torch.ones(3), "b": torch.zeros(2)}
+        # b is zero, so doubling it in place leaves the same bits: only w changed
+        assert probe.changed(submission.scale_in_place, grads, 2.0) == ["args[0]['w']"], "in place"
+        assert probe.changed(submission.scale, grads, 2.0) == [], "a new dict"
+        assert probe.changed(submission.step, recipe("torch.nn.Linear", 2, 2), torch.ones(2)) \\
+            == ["args[0].weight"], "a module's parameter"
+"""
+
+
+@pytest.mark.integration
+def test_the_arguments_probe_names_what_a_call_changed_in_place(pytester):
+    _, doc = run(pytester, PROBE_SUITE, submission=PROBE_STUDENT)
+    assert doc["score"] == 1, doc["tests"][0]["output"]
+
+
+@pytest.mark.integration
+def test_the_arguments_probe_works_in_the_sandboxed_worker(tmp_path):
+    from autograder.engine import run_suite
+
+    (tmp_path / "test_suite.py").write_text(textwrap.dedent(PROBE_SUITE))
+    module = tmp_path / "submission.py"
+    module.write_text(PROBE_STUDENT)
+    master = Path(__file__).parent / "fixtures" / "tinycourse" / "solutions" / "tiny" / "tiny.ipynb"
+    doc = run_suite(GradeRequest(suite=[tmp_path / "test_suite.py"], submission=module,
+                                 master=master, mode="sandboxed")).results
+    assert not doc["extra_data"]["sandbox"].startswith("none")
+    assert doc["score"] == 1, doc["tests"][0]["output"]
