@@ -120,6 +120,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gradings at once (default 2)")
     parser.add_argument("--module", action="append", default=None, help="only this module")
     parser.add_argument("--json", type=Path, default=REPO / "build" / "calibration.json")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for docs/BENCHMARKS.md)")
     args = parser.parse_args()
     course = load_course(REPO / "course_config.py")
     slugs = args.module or [m.slug for m in course.modules
@@ -136,6 +138,10 @@ def main() -> int:
                           + (f", ERROR {result['error']}" if "error" in result else "")
                           + (f", failed {', '.join(failed)}" if failed else ""))
     rows = summarise(results)
+    unjudged = sorted({(run.slug, test) for run, res in results for test in res["tests"]}
+                      - {(r["module"], r["test"]) for r in rows})
+    if args.markdown:
+        print(markdown(rows, args.shifts))
     table = Table(title=f"Learning tests over {args.shifts} seed shifts + the unshifted run")
     for col in ("module", "test", "measure", "impl", "runs", "test pass", "mean", "std",
                 "threshold", "margin (σ)"):
@@ -145,19 +151,34 @@ def main() -> int:
         table.add_row(r["module"], r["test"], r["measure"], r["implementation"], str(r["runs"]),
                       f"{r['test_pass_rate']:.0%}", f"{r['mean']:.4g}", f"{r['std']:.3g}",
                       f"{bound} {r['threshold']:g}", f"{r['margin_sigmas']:.1f}")
-    Console().print(table)
+    if not args.markdown:
+        Console(width=200).print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"shifts": args.shifts, "rows": rows,
                                      "errors": [(dataclasses.asdict(run) | {"submission": str(run.submission)}, res["error"])
                                                 for run, res in results if "error" in res]},
                                     indent=1, default=str), encoding="utf-8")
     short = [r for r in rows if not r["margin_sigmas"] >= TARGET_SIGMAS]
+    if unjudged:
+        print("slow tests that recorded no threshold (judge them with the `threshold` "
+              "fixture): " + ", ".join(f"{slug}.{test}" for slug, test in unjudged))
     errors = [run for run, res in results if "error" in res]
     print(f"{len(rows)} rows; {len(short)} below {TARGET_SIGMAS:g} standard deviations"
           + (": " + "; ".join(f"{r['module']}.{r['test']}.{r['measure']} ({r['implementation']}, "
                               f"{r['margin_sigmas']:.1f})" for r in short) if short else "")
           + (f"; {len(errors)} grader errors" if errors else ""))
-    return 1 if short or errors else 0
+    return 1 if short or errors or unjudged else 0
+
+
+def markdown(rows: list[dict], shifts: int) -> str:
+    lines = [f"| module | test | measured | implementation | runs | test passed | mean | std "
+             f"| threshold | margin (σ) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        bound = "≥" if r["direction"] == "at_least" else "≤"
+        lines.append(f"| {r['module']} | {r['test']} | {r['measure']} | {r['implementation']} "
+                     f"| {r['runs']} | {r['test_pass_rate']:.0%} | {r['mean']:.4g} "
+                     f"| {r['std']:.3g} | {bound} {r['threshold']:g} | {r['margin_sigmas']:.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
