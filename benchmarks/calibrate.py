@@ -64,6 +64,18 @@ def runs_for(course, slug: str, shifts: int) -> list[Run]:
             for k in range(shifts + 1)]
 
 
+def has_learning_tests(course, slug: str) -> bool:
+    """Does the module's hidden suite have slow tests? (Collected by pytest itself.)"""
+    import subprocess
+
+    layout = module_layout(course, slug)
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow",
+                          "-p", "no:cacheprovider", "-c", "/dev/null",
+                          "--rootdir", str(layout.solution_dir), str(layout.hidden_suite)],
+                         capture_output=True, text=True, cwd=layout.solution_dir)
+    return out.returncode == 0
+
+
 def grade(course, run: Run) -> dict:
     """One trusted grading of the module's slow tests with seed shift `run.shift`:
     {"tests": {name: passed}, "measurements": [...], "seconds": s}."""
@@ -126,8 +138,11 @@ def main() -> int:
     course = load_course(REPO / "course_config.py")
     slugs = args.module or [m.slug for m in course.modules
                             if module_layout(course, m.slug).master.is_file()]
-    runs = [run for slug in slugs for run in runs_for(course, slug, args.shifts)]
     console = Console(stderr=True)
+    learning = [slug for slug in slugs if has_learning_tests(course, slug)]
+    for slug in sorted(set(slugs) - set(learning)):
+        console.print(f"{slug}: no slow tests, nothing to calibrate")
+    runs = [run for slug in learning for run in runs_for(course, slug, args.shifts)]
     results: list[tuple[Run, dict]] = []
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         for i, (run, result) in enumerate(zip(runs, pool.map(lambda r: grade(course, r), runs)), 1):
