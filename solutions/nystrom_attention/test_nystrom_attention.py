@@ -29,6 +29,7 @@ Bugs this suite catches (the mutants; one line each, then the tests that catch i
 - pinv coefficients 13 and 15 swapped                        -> test_iterative_pinv_follows_the_paper, test_iterative_pinv_quality
 - Nystrom kernels without the 1/sqrt(d) scaling              -> test_nystrom_matches_the_formula, test_nystrom_exact_when_landmarks_are_tokens
 - softmax of the kernel B over the wrong axis (landmarks)    -> test_nystrom_matches_the_formula, test_nystrom_exact_when_landmarks_are_tokens, test_nystrom_cost_linear_in_T
+- nystrom_attention does not pass n_iter on to iterative_pinv -> test_nystrom_matches_the_formula, test_nystrom_exact_when_landmarks_are_tokens
 - (F pinv(A) B) v: the T x T matrix formed, quadratic cost   -> test_nystrom_cost_linear_in_T
 - nystrom_attention scales the caller's q in place (q /= ...) -> test_inputs_left_unmodified
 - no convolutional skip in the layer                         -> test_conv_skip, test_self_attention_matches_the_formula
@@ -36,6 +37,7 @@ Bugs this suite catches (the mutants; one line each, then the tests that catch i
 - skip convolution over the feature axis, kernel (1, K)      -> test_self_attention_parameters, test_conv_skip, test_self_attention_matches_the_formula
 - skip convolution without padding (T - K + 1 outputs)       -> test_self_attention_parameters, test_conv_skip, test_self_attention_matches_the_formula
 - heads merged with reshape, no transpose back               -> test_conv_skip, test_self_attention_matches_the_formula
+- the layer does not pass its n_iter on to nystrom_attention -> test_conv_skip, test_self_attention_matches_the_formula
 
 Tolerances. The pseudo-inverse and segment means involve no scale and are compared at
 1e-7 relative (float64 throughout; a correct float64 implementation agrees to ~1e-13).
