@@ -1,5 +1,10 @@
-"""nystrom_attention normalises the kernel B = softmax(q~ k^T) over the landmarks (dim=-2), not the keys."""
-FAILS = ["test_nystrom_matches_the_formula", "test_nystrom_exact_when_landmarks_are_tokens"]
+"""nystrom_attention normalises the kernel B = softmax(q~ k^T) over the landmarks (dim=-2), not the keys.
+
+All three are tests of nystrom_attention: in the cost test every key is repeated 16 times,
+and weights normalised over the landmarks instead of the keys make B v, and so the output,
+16 times larger than on the distinct tokens (correct weights sum to 1 over the keys).
+"""
+FAILS = ["test_nystrom_matches_the_formula", "test_nystrom_exact_when_landmarks_are_tokens", "test_nystrom_cost_linear_in_T"]
 
 import math
 

@@ -1,6 +1,5 @@
 """iterative_pinv swaps the coefficients 13 and 15: Z <- 1/4 Z (15I - AZ (13I - AZ (7I - AZ)))."""
-FAILS = ["test_iterative_pinv_follows_the_paper", "test_iterative_pinv_quality",
-         "test_nystrom_matches_the_formula"]
+FAILS = ["test_iterative_pinv_follows_the_paper", "test_iterative_pinv_quality"]
 
 import torch
 

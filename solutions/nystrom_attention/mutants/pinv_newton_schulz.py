@@ -1,5 +1,5 @@
 """iterative_pinv runs the Newton-Schulz step Z (2I - A Z) instead of the paper's third-order iteration."""
-FAILS = ["test_iterative_pinv_follows_the_paper", "test_nystrom_matches_the_formula"]
+FAILS = ["test_iterative_pinv_follows_the_paper", "test_iterative_pinv_quality"]
 
 import torch
 
