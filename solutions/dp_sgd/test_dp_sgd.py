@@ -1,25 +1,35 @@
 """Hidden suite of the `dp_sgd` module (differentially private SGD and its accountant).
 
 Fixtures (engine plugin): `submission` (the student's definitions), `recipe` (models,
-loss functions and generators built where the student's code runs), `reference` (unused:
-gradients come from a one-example autograd loop in this file, noise and sampling are
-judged statistically, and every privacy number comes from Opacus, precomputed by
-`make_accountant_oracle.py` into `accountant_oracle.json` next to this file), `device`
-(ignored: everything runs on the CPU).
+loss functions, generators and the arguments probe built where the student's code runs),
+`reference` (unused: gradients come from a one-example autograd loop in this file, noise
+and sampling are judged statistically, and every privacy number comes from Opacus,
+precomputed by `make_accountant_oracle.py` into `accountant_oracle.json` next to this
+file), `threshold` (the learning test's judgement), `device` (the gpu test only).
+
+One bug, one test: a composite function (dp_step calls per_sample_gradients and
+clip_per_sample; train_dp calls dp_step and epsilon; noise_multiplier_for calls epsilon;
+epsilon calls rdp_sampled_gaussian) is also accepted when it agrees with the student's OWN
+sub-functions on the same inputs, so a bug in a sub-function costs points only in the
+sub-function's tests. The training
+tests judge the trained weights on the trusted side; the reported epsilon is compared with
+the student's own accountant, never with Opacus.
 
 Bugs this suite catches (the mutant in mutants/ that proves it, the bug, the tests that
 catch it):
 - [per_sample_batch_mean] per-sample gradients = B copies of the batch-mean gradient
-    -> test_per_sample_gradients_mlp, test_per_sample_gradients_conv_net, test_train_dp_noise_is_added
+    -> test_per_sample_gradients_mlp, test_per_sample_gradients_conv_net
 - [clip_per_parameter] each parameter tensor clipped separately, not jointly
     -> test_clip_norm_is_joint_over_parameters, test_clip_per_sample_bounds
 - [clip_whole_batch] one clipping norm for the whole batch, not one per example
     -> test_clip_per_sample_bounds, test_clip_norm_is_joint_over_parameters
 - [clip_factor_max] clip factor max(1, C / norm): small gradients scaled up
     -> test_clip_per_sample_bounds, test_clip_norm_is_joint_over_parameters
-- [noise_std_sigma] noise std sigma instead of sigma * C
+- [clip_in_place] clipping done in place on the caller's tensors
+    -> test_inputs_left_unmodified (worker_reported)
+- [noise_std_sigma] privatize's noise std sigma instead of sigma * C
     -> test_privatize_noise_scale
-- [divide_by_actual_batch] dividing by the actual batch size, not the expected q N
+- [divide_by_actual_batch] privatize divides by the actual batch size, not the expected q N
     -> test_privatize_sum_and_expected_batch_size, test_privatize_noise_scale
 - [noise_per_example] noise added to every example before the sum (variance B x)
     -> test_privatize_noise_scale, test_privatize_sum_and_expected_batch_size (empty batch)
@@ -30,19 +40,27 @@ catch it):
 - [batches_with_replacement] batches drawn with replacement (repeated indices)
     -> test_poisson_batches
 - [fractional_as_integer] fractional orders computed with the integer formula
-    -> test_rdp_fractional_orders, test_epsilon_matches_opacus, test_noise_multiplier_for
+    -> test_rdp_fractional_orders
 - [fractional_unsigned] fractional series without the binomial signs (all terms added)
-    -> test_rdp_fractional_orders, test_epsilon_matches_opacus
+    -> test_rdp_fractional_orders
+- [rdp_without_q_zero], [rdp_without_sigma_zero] the spec edges q = 0, sigma = 0 missing
+    -> test_rdp_spec_edges
 - [classic_conversion] Mironov's classic conversion rho + log(1/delta) / (alpha - 1)
-    -> test_epsilon_matches_opacus, test_noise_multiplier_for, test_train_dp_contract
+    -> test_epsilon_matches_opacus
 - [epsilon_one_step] epsilon from one step's RDP (not multiplied by the steps)
-    -> test_epsilon_matches_opacus, test_epsilon_monotonicity, test_noise_multiplier_for
+    -> test_epsilon_matches_opacus, test_epsilon_monotonicity
 - [sigma_over_budget] noise_multiplier_for returns a sigma whose epsilon exceeds the target
     -> test_noise_multiplier_for
-- [train_steps_per_epoch] train_dp accounts one step per epoch
-    -> test_train_dp_contract, test_train_dp_noise_is_added
-- [train_without_noise] train_dp clips but never adds noise
-    -> test_train_dp_noise_is_added
+- [sigma_search_to_max] an unreachable budget refused only after searching up to 2^20
+    -> test_noise_multiplier_for_unreachable_budget
+- [dp_step_divide_by_batch] the step divides by the sampled batch size, not q N
+    -> test_dp_step, test_dp_step_edges
+- [dp_step_no_clipping] the step skips the per-sample clipping -> test_dp_step
+- [dp_step_noise_sigma] the step's noise std sigma instead of sigma * C (C != 1 here)
+    -> test_dp_step, test_dp_step_edges
+- [train_steps_per_epoch] train_dp accounts one step per epoch -> test_train_dp_contract
+- [train_ignores_seed] train_dp ignores its seed -> test_train_dp_contract
+- [train_without_noise] train_dp never adds noise -> test_train_dp_noise_is_added
 - (anything that stops private learning)
     -> test_train_dp_learns_privately (slow: not run on mutants)
 
@@ -50,11 +68,13 @@ Rules kept here so the suite also runs through the engine's RPC proxy: student o
 are only called, and set through `load_state_dict`; models, loss functions and
 generators passed into student code are built with `recipe`; the trusted side computes
 expected values with its own copy of every model (same weights); randomness of student
-code is judged by properties and statistics, never by values under a seed.
+code is judged by properties and statistics, or passed in as an argument (dp_step's
+noise), never by values under a seed.
 """
 import functools
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -154,29 +174,6 @@ def _digits_cached():
 DIGITS_MLP = [("Linear", (64, 32)), ("Tanh", ()), ("Linear", (32, 10))]
 
 
-def _train(submission, recipe, run_name, n_train=None, seed=0):
-    """Run train_dp on the digits with an oracle run's settings; the trained trusted copy."""
-    run = ORACLE["train_dp"][run_name]
-    x_train, y_train, x_test, y_test = _digits()
-    if n_train is not None:
-        x_train, y_train = x_train[:n_train], y_train[:n_train]
-    trusted, student = _models(recipe, DIGITS_MLP, seed, scale=0.1)
-    before = {k: v.clone() for k, v in trusted.state_dict().items()}
-    result = submission.train_dp(student, x_train, y_train, run["epochs"], run["sample_rate"],
-                                 run["max_norm"], run["noise_multiplier"], run["lr"],
-                                 run["delta"], run["seed"])
-    assert isinstance(result, dict) and {"accuracy", "epsilon"} <= set(result), (
-        "train_dp must return a dict with the keys 'accuracy' and 'epsilon'"
-    )
-    after = {k: _t(v) for k, v in student.state_dict().items()}
-    assert any(not torch.equal(before[k], after[k]) for k in before), (
-        "train_dp must train the given model in place (update its parameters)"
-    )
-    trusted.load_state_dict(after)
-    trusted.eval()
-    return run, result, trusted, (x_train, y_train, x_test, y_test)
-
-
 def _accuracy(model, x, y):
     with torch.no_grad():
         return (model(x).argmax(dim=1) == y).double().mean().item()
@@ -192,7 +189,7 @@ def _check_epsilon(value, expected, message):
 # ---------------------------------------------------------------- per-sample gradients
 
 
-@pytest.mark.points(5)
+@pytest.mark.points(4)
 def test_per_sample_gradients_mlp(submission, recipe):
     torch.manual_seed(0)
     layers = [("Linear", (6, 5)), ("Tanh", ()), ("Linear", (5, 4)), ("ReLU", ()), ("Linear", (4, 3))]
@@ -226,7 +223,7 @@ def test_per_sample_gradients_mlp(submission, recipe):
     )
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_per_sample_gradients_conv_net(submission, recipe):
     torch.manual_seed(2)
     layers = [("Conv2d", (1, 3, 3, 1, 1)), ("ReLU", ()), ("MaxPool2d", (2,)), ("Flatten", ()),
@@ -251,7 +248,7 @@ def _with_norms(norms, shapes, seed):
     return {name: g * scale.view(-1, *([1] * len(shapes[name]))) for name, g in grads.items()}
 
 
-@pytest.mark.points(5)
+@pytest.mark.points(4)
 def test_clip_per_sample_bounds(submission):
     C = 1.3
     shapes = {"w": (3, 4), "b": (4,)}
@@ -287,9 +284,20 @@ def test_clip_per_sample_bounds(submission):
             "clipping must keep each gradient's direction: multiply example i's tensors by "
             "min(1, max_norm / (norm_i + 1e-6))"
         )
+    doubles = {k: v.double() for k, v in grads.items()}  # float64 gradients stay float64
+    got = _grads_dict(submission.clip_per_sample({k: v.clone() for k, v in doubles.items()}, C),
+                      list(shapes), "clip_per_sample")
+    for name, shape in shapes.items():
+        expected = doubles[name] * (C / (_joint_norms(doubles) + 1e-6)).clamp(max=1.0).view(
+            -1, *([1] * len(shape)))
+        assert got[name].dtype == torch.float64 and torch.allclose(got[name], expected,
+                                                                   rtol=1e-10, atol=1e-12), (
+            "float64 gradients must come back float64, clipped in float64 (do not build the "
+            "factor as a float32 tensor)"
+        )
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(2)
 def test_clip_norm_is_joint_over_parameters(submission):
     C = 1.0
     shapes = {"layer1.weight": (5, 3), "layer1.bias": (5,), "layer2.weight": (2, 5)}
@@ -318,6 +326,37 @@ def test_clip_norm_is_joint_over_parameters(submission):
         )
 
 
+@pytest.mark.points(2)
+@pytest.mark.worker_reported
+def test_inputs_left_unmodified(submission, recipe):
+    """clip_per_sample, privatize and dp_step leave the caller's tensors as they were. The
+    arguments cross to the worker as copies, so only the worker can see an in-place change:
+    it reports it through the arguments probe."""
+    probe = recipe("arguments_probe")
+    grads = {"w": 5.0 * torch.randn(4, 3, 2), "b": 5.0 * torch.randn(4, 3)}  # norms above C
+    changed = probe.changed(submission.clip_per_sample, grads, 1.0)
+    assert not changed, (
+        f"clip_per_sample changed its input in place ({', '.join(changed)}): return new tensors "
+        "(g * factor), do not scale the caller's gradients with mul_ or *= (they may still "
+        "be needed unclipped)"
+    )
+    changed = probe.changed(submission.privatize, grads, 1.0, 1.0, 4.0, recipe("torch.Generator", 0))
+    assert not changed, f"privatize changed its input in place ({', '.join(changed)})"
+    _, student = _step_models(recipe, seed=40)
+    noise = {k: torch.randn(v.shape) for k, v in student.state_dict().items()}
+    x, y = torch.randn(3, 10), torch.tensor([0, 3, 1])
+    try:
+        changed = probe.changed(submission.dp_step, student, recipe(
+            "torch.nn.functional.cross_entropy"), x, y, 0.5, 1.0, 3.0, 0.1, noise)
+    except Exception:  # noqa: BLE001 - dp_step's own tests report a crash
+        changed = []
+    changed = [path for path in changed if not path.startswith("args[0].")]  # the model: yes
+    assert not changed, (
+        f"dp_step changed its inputs in place ({', '.join(changed)}): only the model's "
+        "parameters may change"
+    )
+
+
 # ---------------------------------------------------------------- the Gaussian mechanism
 
 
@@ -336,7 +375,7 @@ def _privatize(submission, grads, C, sigma, L, generator):
     return out
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_privatize_sum_and_expected_batch_size(submission, recipe):
     torch.manual_seed(6)
     grads = {"w": torch.randn(5, 3, 4), "b": torch.randn(5, 4)}  # B = 5 examples
@@ -357,9 +396,16 @@ def test_privatize_sum_and_expected_batch_size(submission, recipe):
     assert all(torch.all(torch.isfinite(v)) and v.abs().sum() > 0 for v in got.values()), (
         "an empty batch still gets noise: the result is the noise divided by expected_batch_size"
     )
+    doubles = {k: v.double() for k, v in grads.items()}
+    got = _privatize(submission, doubles, 1.0, 0.0, L, recipe("torch.Generator", 3))
+    assert all(got[k].dtype == torch.float64 and torch.allclose(got[k], v.sum(dim=0) / L,
+                                                                rtol=1e-12, atol=1e-12)
+               for k, v in doubles.items()), (
+        "float64 gradients must give a float64 result (draw the noise in the gradients' dtype)"
+    )
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_privatize_noise_scale(submission, recipe):
     torch.manual_seed(7)
     B = 16
@@ -392,7 +438,7 @@ def test_privatize_noise_scale(submission, recipe):
         assert abs(within - 0.6827) < 0.025, "the noise must be Gaussian (torch.randn)"
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 @pytest.mark.visibility("hidden")
 def test_privatize_uses_generator(submission, recipe):
     grads = {"w": torch.zeros(4, 30, 20)}
@@ -433,7 +479,7 @@ def _batches(submission, recipe, n, q, steps, seed):
     return batches
 
 
-@pytest.mark.points(5)
+@pytest.mark.points(4)
 def test_poisson_batches(submission, recipe):
     n, q, steps = 40, 0.1, 1500
     batches = _batches(submission, recipe, n, q, steps, seed=8)
@@ -511,7 +557,7 @@ def _check_rdp(submission, kind):
                 )
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_rdp_integer_orders(submission):
     _check_rdp(submission, "integer")
 
@@ -521,13 +567,27 @@ def test_rdp_fractional_orders(submission):
     _check_rdp(submission, "fractional")
 
 
-@pytest.mark.points(5)
+@pytest.mark.points(4)
 def test_epsilon_matches_opacus(submission):
     for case in ORACLE["epsilon"]:
         args = (case["q"], case["sigma"], case["steps"], case["delta"])
         value = submission.epsilon(*args) if case["orders"] is None else \
             submission.epsilon(*args, case["orders"])
         which = "DEFAULT_ORDERS (orders=None)" if case["orders"] is None else "the given orders"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                not math.isclose(value, case["epsilon"], rel_tol=RTOL):
+            # also accepted: the conversion applied to your OWN rdp_sampled_gaussian (a bug
+            # in the RDP costs points only in the RDP tests)
+            orders = ORACLE["default_orders"] if case["orders"] is None else case["orders"]
+            try:
+                rdp = _rdp_values(submission, case["q"], case["sigma"], orders)
+                own = min(case["steps"] * rho + math.log((a - 1) / a)
+                          - (math.log(case["delta"]) + math.log(a)) / (a - 1)
+                          for a, rho in zip(orders, rdp))
+            except Exception:  # noqa: BLE001 - the RDP tests report it
+                own = math.nan
+            if math.isclose(value, own, rel_tol=1e-6):
+                continue
         _check_epsilon(value, case["epsilon"], (
             f"epsilon over {which} does not match Opacus' RDP accountant: it must be the minimum "
             "over the orders of steps * rho(alpha) + log((alpha - 1) / alpha) - (log(delta) + "
@@ -555,35 +615,270 @@ def test_epsilon_monotonicity(submission):
     assert by_sigma[0] > by_sigma[1] > by_sigma[2], "epsilon must shrink as the noise sigma grows"
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(1)
+def test_rdp_spec_edges(submission):
+    orders = [1.5, 2, 3.5, 10, 32]
+    at_q0 = _rdp_values(submission, 0.0, 1.0, orders)
+    assert all(v == 0.0 for v in at_q0), (
+        "with q = 0 no example is ever used: rdp_sampled_gaussian must return 0.0 at every "
+        "order (handle q = 0 before the formulas: log(q) is undefined there)"
+    )
+    at_sigma0 = _rdp_values(submission, 0.1, 0.0, orders)
+    assert all(v == math.inf for v in at_sigma0), (
+        "with sigma = 0 there is no noise and no privacy: rdp_sampled_gaussian must return "
+        "math.inf at every order (handle sigma = 0 before the formulas: they divide by sigma)"
+    )
+    value = submission.epsilon(0.1, 0.0, 10, 1e-5)
+    assert float(value) == math.inf, (
+        "epsilon without noise (sigma = 0) must be math.inf: the RDP is infinite at every order"
+    )
+
+
+@pytest.mark.points(3)
 def test_noise_multiplier_for(submission):
     for case in ORACLE["noise_multiplier"]:
-        sigma = submission.noise_multiplier_for(case["target_epsilon"], case["delta"], case["q"],
-                                                case["steps"])
+        target, delta, q, steps = case["target_epsilon"], case["delta"], case["q"], case["steps"]
+        sigma = submission.noise_multiplier_for(target, delta, q, steps)
         assert isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and sigma > 0, (
             "noise_multiplier_for must return a positive Python float"
         )
-        star = case["sigma_star"]  # epsilon(sigma) <= target  <=>  sigma >= star
+        star = case["sigma_star"]  # epsilon(sigma) <= target  <=>  sigma >= star (Opacus)
+        if star * (1 - 1e-7) <= sigma and 0.99 * sigma < star * (1 + 1e-7):
+            continue
+        # judged with your own accountant, so that a bug in `epsilon` costs points only there
+        own_ok = float(submission.epsilon(q, sigma, steps, delta)) <= target and \
+            float(submission.epsilon(q, 0.99 * sigma, steps, delta)) > target
+        if own_ok:
+            continue
         assert sigma >= star * (1 - 1e-7), (
-            "the returned sigma spends MORE than the target epsilon (checked with Opacus): "
-            "return the upper end of the bisection, a sigma whose epsilon is <= target"
+            "the returned sigma spends MORE than the target epsilon (checked with Opacus and "
+            "with your own epsilon): return the upper end of the bisection, a sigma whose "
+            "epsilon is <= target"
         )
-        assert 0.99 * sigma < star * (1 + 1e-7), (
+        assert False, (
             "the returned sigma is not the smallest within 1%: epsilon(0.99 * sigma) must exceed "
-            "the target; bisect until the bracket is narrower than 1%"
+            "the target (checked with Opacus and with your own epsilon); bisect until the "
+            "bracket is narrower than 1%"
         )
-    # epsilon is minimised over a finite grid of orders, so it has a floor (about 0.1 for
-    # delta = 1e-5 and orders up to 63) that no amount of noise gets under
-    with pytest.raises(ValueError):
-        submission.noise_multiplier_for(0.01, 1e-5, 0.01, 100)
+
+
+@pytest.mark.points(1)
+@pytest.mark.time_limit(10)
+def test_noise_multiplier_for_unreachable_budget(submission):
+    # epsilon is minimised over a finite grid of orders, so it has a floor (about 0.103 for
+    # delta = 1e-5, whatever q, steps and sigma) that no amount of noise gets under
+    for target, delta, q, steps in ((0.01, 1e-5, 0.01, 100), (0.09, 1e-5, 0.5, 1000),
+                                    (0.05, 1e-8, 0.2, 50)):
+        start = time.perf_counter()
+        with pytest.raises(ValueError):
+            submission.noise_multiplier_for(target, delta, q, steps)
+        elapsed = time.perf_counter() - start
+        assert elapsed < 1.0, (
+            f"noise_multiplier_for took {elapsed:.1f} s to refuse an unreachable budget "
+            f"(epsilon = {target}, q = {q}): compare the target with the smallest reachable "
+            "epsilon (its value at rho = 0) first and raise the ValueError at once"
+        )
+
+
+# ---------------------------------------------------------------- one DP-SGD step
+
+
+STEP_MLP = [("Linear", (10, 8)), ("Tanh", ()), ("Dropout", (0.3,)), ("Linear", (8, 4))]
+
+
+def _step_models(recipe, seed):
+    """The step's MLP (with dropout, in eval mode: the step is deterministic given its
+    noise), trusted and where the student's code runs."""
+    trusted, student = _models(recipe, STEP_MLP, seed, scale=0.8)
+    trusted.eval()
+    student.eval()
+    return trusted, student
+
+
+def _noise(model, seed):
+    gen = torch.Generator().manual_seed(seed)
+    return {name: torch.randn(p.shape, generator=gen) for name, p in model.named_parameters()}
+
+
+def _state(model):
+    return {k: _t(v).clone() for k, v in model.state_dict().items()}
+
+
+def _after_step(before, summed, C, sigma, L, lr, noise):
+    """Parameters after one DP-SGD step from `before`, given the clipped sum."""
+    return {name: before[name] - lr * (summed[name] + sigma * C * noise[name]) / L for name in before}
+
+
+def _clip(grads, C):
+    factor = (C / (_joint_norms(grads) + 1e-6)).clamp(max=1.0)
+    return {k: g * factor.view(-1, *([1] * (g.dim() - 1))) for k, g in grads.items()}
+
+
+def _same_state(got, expected, atol=1e-5):
+    return all(torch.allclose(got[k], v, rtol=1e-4, atol=atol) for k, v in expected.items())
+
+
+def _own_clipped_sum(submission, recipe, state, x, y, C):
+    """The clipped sum built from the student's OWN per_sample_gradients and clip_per_sample
+    (on a fresh copy of the model), or None when they fail: dp_step is also accepted when it
+    agrees with them, so a bug there costs points only in their tests."""
+    try:
+        _, copy = _step_models(recipe, 0)
+        copy.load_state_dict(state)
+        names = list(state)
+        grads = _grads_dict(submission.per_sample_gradients(copy, recipe(
+            "torch.nn.functional.cross_entropy"), x, y), names, "per_sample_gradients")
+        clipped = _grads_dict(submission.clip_per_sample(grads, C), names, "clip_per_sample")
+        return {k: v.sum(dim=0) for k, v in clipped.items()}
+    except Exception:  # noqa: BLE001 - their own tests report it
+        return None
+
+
+@pytest.mark.points(6)
+def test_dp_step(submission, recipe):
+    trusted, student = _step_models(recipe, seed=30)
+    gen = torch.Generator().manual_seed(31)
+    x, y = 2.0 * torch.randn(6, 10, generator=gen), torch.randint(0, 4, (6,), generator=gen)
+    C, sigma, L, lr = 4.5, 1.3, 9.0, 0.5  # C != 1 (sigma and sigma C differ), L != B = 6
+    noise = _noise(trusted, 32)
+    before = _state(trusted)
+    grads = _loop_gradients(trusted, F.cross_entropy, x, y)
+    norms = _joint_norms(grads)
+    assert (norms > C).any() and (norms < C).any()  # the batch needs clipping, not everywhere
+    clipped_sum = {k: v.sum(dim=0) for k, v in _clip(grads, C).items()}
+    expected = _after_step(before, clipped_sum, C, sigma, L, lr, noise)
+    own = _own_clipped_sum(submission, recipe, before, x, y, C)
+
+    result = submission.dp_step(student, recipe("torch.nn.functional.cross_entropy"), x, y, C,
+                                sigma, L, lr, {k: v.clone() for k, v in noise.items()})
+    assert result is None, "dp_step returns nothing: it updates the model's parameters in place"
+    got = _state(student)
+    if _same_state(got, expected) or (own is not None and _same_state(
+            got, _after_step(before, own, C, sigma, L, lr, noise))):
+        return
+    assert not _same_state(got, before, atol=0), (
+        "dp_step must update the model's parameters in place (p -= lr * noisy gradient)"
+    )
+    raw_sum = {k: v.sum(dim=0) for k, v in grads.items()}
+    diagnoses = [
+        (_after_step(before, clipped_sum, C, sigma, x.shape[0], lr, noise),
+         "divide by expected_batch_size (q N, a public constant), not by the actual batch "
+         "size: the number of rows of x depends on the data"),
+        (_after_step(before, raw_sum, C, sigma, L, lr, noise),
+         "every example's gradient must be clipped to joint norm max_norm before the sum "
+         "(clip_per_sample): without clipping one example can move the step arbitrarily"),
+        ({k: before[k] - lr * (clipped_sum[k] + sigma * noise[k]) / L for k in before},
+         "the noise must be noise_multiplier * max_norm * noise[name] (std sigma C, the "
+         "sensitivity of the clipped sum is C), not noise_multiplier * noise[name]"),
+        (_after_step(before, clipped_sum, C, sigma, L, -lr, noise),
+         "the update goes against the gradient: p -= lr * noisy gradient"),
+    ]
+    for state, message in diagnoses:
+        assert not _same_state(got, state), message
+    assert False, (
+        "after dp_step every parameter p must be p - lr * (sum_i clip(g_i) + noise_multiplier * "
+        "max_norm * noise[name]) / expected_batch_size, with g_i the gradient of example i's "
+        "loss and the joint per-example clipping of clip_per_sample"
+    )
+
+
+@pytest.mark.points(2)
+def test_dp_step_edges(submission, recipe):
+    trusted, student = _step_models(recipe, seed=33)
+    C, sigma, L, lr = 0.5, 2.0, 7.0, 0.3
+    noise = _noise(trusted, 34)
+    before = _state(trusted)
+    x, y = torch.zeros(0, 10), torch.zeros(0, dtype=torch.long)  # an empty Poisson batch
+    submission.dp_step(student, recipe("torch.nn.functional.cross_entropy"), x, y, C, sigma, L,
+                       lr, {k: v.clone() for k, v in noise.items()})
+    got = _state(student)
+    zero = {k: torch.zeros_like(v) for k, v in before.items()}
+    assert all(torch.isfinite(v).all() for v in got.values()) and _same_state(
+        got, _after_step(before, zero, C, sigma, L, lr, noise), atol=1e-6), (
+        "an empty batch (x with 0 rows) still takes a step: the update is the noise alone, "
+        "lr * noise_multiplier * max_norm * noise[name] / expected_batch_size"
+    )
+    trusted, student = _step_models(recipe, seed=35)
+    gen = torch.Generator().manual_seed(36)
+    x, y = torch.randn(4, 10, generator=gen), torch.randint(0, 4, (4,), generator=gen)
+    before = _state(trusted)
+    ones = {k: torch.ones_like(v) for k, v in before.items()}
+    clipped_sum = {k: v.sum(dim=0) for k, v in
+                   _clip(_loop_gradients(trusted, F.cross_entropy, x, y), 100.0).items()}
+    expected = _after_step(before, clipped_sum, 100.0, 0.0, 5.0, 0.2, ones)
+    own = _own_clipped_sum(submission, recipe, before, x, y, 100.0)
+    submission.dp_step(student, recipe("torch.nn.functional.cross_entropy"), x, y, 100.0, 0.0,
+                       5.0, 0.2, ones)
+    got = _state(student)
+    assert _same_state(got, expected) or (own is not None and _same_state(
+        got, _after_step(before, own, 100.0, 0.0, 5.0, 0.2, ones))), (
+        "with noise_multiplier = 0 the step is noise-free whatever the noise dict holds: "
+        "p - lr * (sum of the clipped gradients) / expected_batch_size"
+    )
+
+
+@pytest.mark.gpu
+@pytest.mark.points(0)
+def test_gpu_dp_step_and_privatize(submission, recipe, device):
+    """CUDA tensors in, the CUDA code path exercised; results compared on the CPU."""
+    cuda = torch.device("cuda")
+    trusted, student = _step_models(recipe, seed=37)
+    student.to(cuda)
+    gen = torch.Generator().manual_seed(38)
+    x, y = torch.randn(5, 10, generator=gen), torch.randint(0, 4, (5,), generator=gen)
+    noise = _noise(trusted, 39)
+    before = _state(trusted)
+    clipped_sum = {k: v.sum(dim=0) for k, v in
+                   _clip(_loop_gradients(trusted, F.cross_entropy, x, y), 0.6).items()}
+    submission.dp_step(student, recipe("torch.nn.functional.cross_entropy"), x.to(cuda),
+                       y.to(cuda), 0.6, 1.1, 8.0, 0.4, {k: v.to(cuda) for k, v in noise.items()})
+    got = {k: v.cpu() for k, v in _state(student).items()}
+    assert _same_state(got, _after_step(before, clipped_sum, 0.6, 1.1, 8.0, 0.4, noise)), (
+        "dp_step on CUDA tensors must give the CPU result"
+    )
+    grads = {"w": torch.randn(3, 4, 5, generator=gen).to(cuda)}
+    noisy = submission.privatize(grads, 1.0, 0.0, 2.0, recipe("torch.Generator", 0))
+    assert torch.allclose(noisy["w"].cpu(), grads["w"].cpu().sum(dim=0) / 2.0, atol=1e-6), (
+        "privatize must work on CUDA gradients"
+    )
 
 
 # ---------------------------------------------------------------- private training
 
 
-@pytest.mark.points(2)
+def _train(submission, recipe, settings, n_train=None, seed=0):
+    """Run train_dp on the digits; the trained trusted copy (weights read back from the
+    model, judged here on the trusted side) and the result dict."""
+    x_train, y_train, x_test, y_test = _digits()
+    if n_train is not None:
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+    trusted, student = _models(recipe, DIGITS_MLP, seed, scale=0.1)
+    before = {k: v.clone() for k, v in trusted.state_dict().items()}
+    result = submission.train_dp(student, x_train, y_train, settings["epochs"],
+                                 settings["sample_rate"], settings["max_norm"],
+                                 settings["noise_multiplier"], settings["lr"],
+                                 settings["delta"], settings["seed"])
+    assert isinstance(result, dict) and {"accuracy", "epsilon"} <= set(result), (
+        "train_dp must return a dict with the keys 'accuracy' and 'epsilon'"
+    )
+    after = _state(student)
+    assert any(not torch.equal(before[k], after[k]) for k in before), (
+        "train_dp must train the given model in place (update its parameters)"
+    )
+    trusted.load_state_dict(after)
+    trusted.eval()
+    return result, trusted, before, (x_train, y_train, x_test, y_test)
+
+
+def _settings(epochs, sample_rate, max_norm, noise_multiplier, lr, seed, delta=1e-5):
+    return dict(epochs=epochs, sample_rate=sample_rate, max_norm=max_norm,
+                noise_multiplier=noise_multiplier, lr=lr, delta=delta, seed=seed)
+
+
+@pytest.mark.points(3)
 def test_train_dp_contract(submission, recipe):
-    run, result, trusted, (x, y, _, _) = _train(submission, recipe, "contract", n_train=400, seed=20)
+    run = _settings(epochs=2, sample_rate=0.1, max_norm=0.8, noise_multiplier=1.5, lr=0.5, seed=1)
+    result, trusted, _, (x, y, _, _) = _train(submission, recipe, run, n_train=400, seed=20)
     accuracy = result["accuracy"]
     assert isinstance(accuracy, float) and 0.0 <= accuracy <= 1.0, (
         "'accuracy' must be a Python float in [0, 1]"
@@ -591,39 +886,91 @@ def test_train_dp_contract(submission, recipe):
     assert abs(accuracy - _accuracy(trusted, x, y)) < 1.5 / len(y), (
         "'accuracy' must be the accuracy of the trained model on the (x, y) given to train_dp"
     )
-    _check_epsilon(result["epsilon"], run["epsilon"], (
-        "train_dp's 'epsilon' must be epsilon(sample_rate, noise_multiplier, steps, delta) for "
-        "the steps it took: epochs * round(1 / sample_rate) (one step per batch, not per epoch)"
-    ))
+    value = result["epsilon"]
+    assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+        "'epsilon' must be a Python float"
+    )
+    own = float(submission.epsilon(0.1, 1.5, 2 * 10, 1e-5))  # your own accountant
+    assert math.isclose(value, own, rel_tol=1e-6), (
+        "'epsilon' must be epsilon(sample_rate, noise_multiplier, steps, delta) (your own "
+        "accountant) for the steps the run took: epochs * round(1 / sample_rate), one step "
+        "per batch, not per epoch"
+    )
+    # the seed: the same seed gives the same run, another seed another run
+    x, y = _digits()[0][:100], _digits()[1][:100]
+    finals = []
+    for seed in (5, 5, 6):
+        trusted, student = _models(recipe, DIGITS_MLP, 21, scale=0.1)
+        submission.train_dp(student, x, y, 1, 0.1, 1.0, 1.0, 0.5, 1e-5, seed)
+        finals.append(_state(student))
+    assert _same_state(finals[0], finals[1], atol=1e-6), (
+        "two runs with the same seed must train the same model: draw the batches and the noise "
+        "only from one torch.Generator seeded with `seed` (not the global RNG)"
+    )
+    assert not _same_state(finals[0], finals[2], atol=1e-6), (
+        "runs with different seeds trained the same model: seed the generator with `seed`"
+    )
+    # with q = 1 and noise 1e-9 (far below the tolerance; sigma = 0 would make the run's
+    # epsilon infinite, an accountant edge tested elsewhere) the run is `epochs` full-batch steps
+    x, y = _digits()[0][:24], _digits()[1][:24]
+    C, lr, epochs = 0.5, 0.3, 3
+    trusted, student = _models(recipe, DIGITS_MLP, 22, scale=0.3)
+    _, own_model = _models(recipe, DIGITS_MLP, 22, scale=0.3)
+    submission.train_dp(student, x, y, epochs, 1.0, C, 1e-9, lr, 1e-5, 0)
+    got = _state(student)
+    zeros = {k: torch.zeros_like(v) for k, v in trusted.state_dict().items()}
+    for _ in range(epochs):
+        before = _state(trusted)
+        summed = {k: v.sum(dim=0) for k, v in
+                  _clip(_loop_gradients(trusted, F.cross_entropy, x, y), C).items()}
+        trusted.load_state_dict(_after_step(before, summed, C, 0.0, float(len(y)), lr, zeros))
+    if _same_state(got, _state(trusted)):
+        return
+    try:  # the same steps through your own poisson_batches and dp_step (a bug there costs
+        # points in their tests)
+        for batch in submission.poisson_batches(len(y), 1.0, epochs, recipe("torch.Generator", 0)):
+            batch = _t(batch).long()
+            submission.dp_step(own_model, recipe("torch.nn.functional.cross_entropy"), x[batch],
+                               y[batch], C, 0.0, float(len(y)), lr, zeros)
+        own_state = _state(own_model)
+    except Exception:  # noqa: BLE001
+        own_state = None
+    assert own_state is not None and _same_state(got, own_state), (
+        "with sample_rate = 1 and noise_multiplier ~ 0, train_dp(epochs=3) must be exactly 3 "
+        "full-batch steps of dp_step on F.cross_entropy with expected_batch_size = q N = N "
+        "and the given lr and max_norm"
+    )
 
 
 @pytest.mark.points(2)
 def test_train_dp_noise_is_added(submission, recipe):
-    run, result, trusted, (_, _, x_test, y_test) = _train(submission, recipe, "noisy", seed=21)
-    _check_epsilon(result["epsilon"], run["epsilon"], (
-        "train_dp's 'epsilon' must be epsilon(sample_rate, noise_multiplier, steps, delta) with "
-        "steps = epochs * round(1 / sample_rate)"
-    ))
-    assert _accuracy(trusted, x_test, y_test) < 0.6, (
-        "with noise_multiplier = 10 the noise (std 10 * max_norm / (q N) per coordinate and "
-        "step) must swamp the clipped gradients, yet your model learned almost as if there were "
-        "no noise: train_dp must add the Gaussian noise of privatize at every step"
+    run = _settings(epochs=1, sample_rate=0.1, max_norm=0.5, noise_multiplier=20.0, lr=0.01, seed=2)
+    _, trusted, before, (x, _, _, _) = _train(submission, recipe, run, n_train=200, seed=23)
+    after = trusted.state_dict()
+    moved = math.sqrt(sum(((after[k] - before[k]) ** 2).sum().item() for k in before))
+    P = sum(v.numel() for v in before.values())
+    steps, expected_batch_size = 10, 0.1 * len(x)
+    noise_norm = run["lr"] * run["noise_multiplier"] * run["max_norm"] * math.sqrt(P * steps) \
+        / expected_batch_size  # the norm of the summed noise alone, about 0.78
+    # without noise the clipped gradients move the parameters by at most about
+    # lr * C * steps * (|B| / q N), about 0.05
+    assert moved > 0.5 * noise_norm, (
+        f"with noise_multiplier = 20 the noise alone (std noise_multiplier * max_norm / (q N) "
+        f"per coordinate and step) should move the parameters by about {noise_norm:.2f} in "
+        f"norm; they moved by {moved:.3f}: train_dp must add the Gaussian noise at every step"
     )
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 @pytest.mark.slow
 @pytest.mark.time_limit(60)
 @pytest.mark.visibility("after_due_date")
-def test_train_dp_learns_privately(submission, recipe):
-    run, result, trusted, (_, _, x_test, y_test) = _train(submission, recipe, "private", seed=22)
-    _check_epsilon(result["epsilon"], run["epsilon"], (
-        "train_dp's 'epsilon' must match Opacus' accountant for the run (epsilon about 5.4 here)"
+def test_train_dp_learns_privately(submission, recipe, threshold):
+    run = _settings(epochs=10, sample_rate=0.05, max_norm=1.0, noise_multiplier=1.0, lr=1.0, seed=3)
+    _, trusted, _, (_, _, x_test, y_test) = _train(submission, recipe, run, seed=22)
+    threshold.at_least("held-out accuracy", _accuracy(trusted, x_test, y_test), 0.85, (
+        "after 10 epochs of DP-SGD (sigma = 1, C = 1, q = 0.05, lr = 1, epsilon about 5.4) a "
+        "small MLP should classify the held-out digits (evaluated by the grader) with at least "
+        "85% accuracy; check the update direction (theta -= lr * noisy gradient), the "
+        "clipping, and the division by the expected batch size q N"
     ))
-    accuracy = _accuracy(trusted, x_test, y_test)
-    assert accuracy >= 0.85, (
-        "after 10 epochs of DP-SGD (sigma = 1, C = 1, q = 0.05, lr = 1) a small MLP should "
-        "classify the held-out digits (evaluated by the grader) with at least 85% accuracy; "
-        "check the update direction (theta -= lr * noisy gradient), the clipping, and the "
-        "division by the expected batch size q N"
-    )

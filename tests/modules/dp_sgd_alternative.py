@@ -6,8 +6,9 @@ norms tensor by tensor; the noise comes from torch.normal and the batches from
 torch.bernoulli; the accountant is vectorised over k with torch (float64 logsumexp, the
 signed fractional series split into its positive and negative parts, log erfc through
 torch.special.log_ndtr) where the reference loops in plain Python; the noise search
-bisects on log(sigma) from a fixed bracket; training steps through torch.optim.SGD
-with the noisy gradient written into .grad.
+checks the floor of epsilon (rho = 0) first and bisects on log(sigma) from a fixed
+bracket; the step writes the noisy gradient into .grad and steps a torch.optim.SGD,
+and its clipped sum is one einsum over the examples.
 """
 import math
 
@@ -48,17 +49,18 @@ def privatize(clipped_grads, max_norm, noise_multiplier, expected_batch_size, ge
     out = {}
     for name, g in clipped_grads.items():
         shape = tuple(g.shape[1:])
-        noise = torch.normal(0.0, 1.0, size=shape, generator=generator) * std
+        noise = torch.normal(0.0, 1.0, size=shape, generator=generator,
+                             device=generator.device).to(g.device) * std
         summed = g.sum(dim=0) if g.shape[0] else torch.zeros(shape, dtype=g.dtype)
         out[name] = (summed + noise) * (1.0 / expected_batch_size)
     return out
 
 
 def poisson_batches(n, sample_rate, steps, generator):
-    probs = torch.full((steps, n), float(sample_rate))
+    probs = torch.full((steps, n), float(sample_rate), device=generator.device)
     coins = torch.bernoulli(probs, generator=generator).bool()  # (T, N), all at once
     index = torch.arange(n, dtype=torch.int64)
-    return [index[row] for row in coins]
+    return [index[row.cpu()] for row in coins]
 
 
 # ---------------------------------------------------------------- accountant
@@ -138,10 +140,16 @@ def epsilon(q, sigma, steps, delta, orders=None):
 
 
 def noise_multiplier_for(target_epsilon, delta, q, steps):
+    alphas = torch.tensor(DEFAULT_ORDERS, dtype=torch.float64)
+    lowest = float((torch.log1p(-1 / alphas) - (math.log(delta) + torch.log(alphas)) / (alphas - 1)).min())
+    if target_epsilon <= lowest:
+        raise ValueError(f"budget too low: no noise reaches epsilon {target_epsilon}; the smallest "
+                         f"reachable epsilon at this delta is {lowest:.4f}")
     log_lo, log_hi = math.log(1e-2), math.log(1e2)
     while epsilon(q, math.exp(log_hi), steps, delta) > target_epsilon:
-        if log_hi > math.log(1e7):
-            raise ValueError("no noise multiplier reaches this epsilon: the budget is too low")
+        if log_hi > math.log(1e6):
+            raise ValueError("no noise multiplier up to 1e6 reaches this epsilon: the budget is too "
+                             f"low (smallest reachable about {epsilon(q, 1e6, steps, delta):.4f})")
         log_hi += math.log(10)
     while epsilon(q, math.exp(log_lo), steps, delta) <= target_epsilon:
         log_lo -= math.log(10)
@@ -157,23 +165,34 @@ def noise_multiplier_for(target_epsilon, delta, q, steps):
 # ---------------------------------------------------------------- training
 
 
+def dp_step(model, loss_fn, x, y, max_norm, noise_multiplier, expected_batch_size, lr, noise):
+    named = list(model.named_parameters())
+    if len(x):
+        per_example = clip_per_sample(per_sample_gradients(model, loss_fn, x, y), max_norm)
+        ones = torch.ones(len(x), dtype=named[0][1].dtype, device=named[0][1].device)
+        summed = {name: torch.einsum("b...,b->...", per_example[name], ones) for name, _ in named}
+    else:
+        summed = {name: torch.zeros_like(p) for name, p in named}
+    scale = float(noise_multiplier) * float(max_norm)
+    optimizer = torch.optim.SGD([p for _, p in named], lr=lr)
+    optimizer.zero_grad()
+    for name, p in named:
+        p.grad = ((summed[name] + scale * noise[name].to(device=p.device, dtype=p.dtype))
+                  / expected_batch_size).to(p.dtype)
+    optimizer.step()
+    for _, p in named:
+        p.grad = None
+
+
 def train_dp(model, x, y, epochs, sample_rate, max_norm, noise_multiplier, lr, delta, seed):
     gen = torch.Generator()
     gen.manual_seed(seed)
     steps = int(epochs * round(1.0 / sample_rate))
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     named = list(model.named_parameters())
     for indices in poisson_batches(len(x), sample_rate, steps, gen):
-        if len(indices):
-            clipped = clip_per_sample(per_sample_gradients(model, F.cross_entropy, x[indices], y[indices]),
-                                      max_norm)
-        else:
-            clipped = {name: torch.zeros((0,) + tuple(p.shape)) for name, p in named}
-        noisy = privatize(clipped, max_norm, noise_multiplier, sample_rate * len(x), gen)
-        optimizer.zero_grad()
-        for name, p in named:
-            p.grad = noisy[name].to(p.dtype)
-        optimizer.step()
+        noise = {name: torch.normal(0.0, 1.0, size=tuple(p.shape), generator=gen) for name, p in named}
+        dp_step(model, F.cross_entropy, x[indices], y[indices], max_norm, noise_multiplier,
+                sample_rate * len(x), lr, noise)
     with torch.no_grad():
         correct = int((model(x).argmax(-1) == y).sum())
     return {"accuracy": correct / len(y), "epsilon": epsilon(sample_rate, noise_multiplier, steps, delta)}

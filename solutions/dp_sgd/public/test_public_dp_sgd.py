@@ -58,3 +58,18 @@ def test_public_accountant_sanity(submission):
     eps = submission.epsilon(0.05, 1.0, 100, 1e-5)
     assert math.isfinite(eps) and 0 < eps < 20, "epsilon should be a moderate positive float here"
     assert submission.epsilon(0.05, 1.0, 200, 1e-5) > eps, "epsilon grows with the number of steps"
+
+
+@pytest.mark.points(0)
+def test_public_dp_step_moves_the_parameters(submission, recipe):
+    model = recipe("torch.nn.Linear", 5, 3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    noise = {"weight": torch.zeros(3, 5), "bias": torch.zeros(3)}
+    x, y = torch.randn(4, 5), torch.tensor([0, 2, 1, 0])
+    result = submission.dp_step(model, recipe("torch.nn.functional.cross_entropy"), x, y, 1.0,
+                                0.0, 4.0, 0.1, noise)
+    assert result is None, "dp_step returns nothing: it updates the model in place"
+    after = model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before), (
+        "dp_step must update the model's parameters in place"
+    )
