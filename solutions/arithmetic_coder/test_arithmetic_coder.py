@@ -627,8 +627,6 @@ def test_decompress_bounds_its_reading(submission, reference):
     data = _corpus()[13000:14000]
     blob = reference.compress(data, 1)
     body = blob[_HEADER.size:]
-    _expect_value_error(submission, _header(data, 1, 2**64 - 1)[:_HEADER.size - 1],
-                        "a blob one byte shorter than the header")  # judged whatever the parts do
     if not _parts_pass(submission, _CODER_PARTS):
         return
     for length, what in ((2**64 - 1, "the largest uint64"), (10**9, "10^9")):
@@ -654,6 +652,9 @@ def _judged(name: str, check, submission) -> None:
     """Run a part's check, remember whether it passed, and let its failure through."""
     try:
         check(submission)
+    except NotImplementedError:
+        _OUTCOMES[name] = "missing"
+        raise
     except BaseException:
         _OUTCOMES[name] = False
         raise
@@ -661,7 +662,8 @@ def _judged(name: str, check, submission) -> None:
 
 
 def _parts_pass(submission, names=None) -> bool:
-    """Whether the student's parts (all, or those named) pass their own tests' checks."""
+    """Whether the student's parts (all, or those named) pass their own tests' checks; a
+    part not implemented yet (NotImplementedError) fails the calling test instead."""
     checks = {"model": _check_model_counts, "model_find": _check_model_find,
               "coder_static": _check_coder_static, "coder_underflow": _check_coder_underflow,
               "coder_low_precision": _check_coder_low_precision, "compress": _check_compress,
@@ -673,11 +675,22 @@ def _parts_pass(submission, names=None) -> bool:
             try:
                 check(submission)
                 _OUTCOMES[name] = True
+            except NotImplementedError:
+                _OUTCOMES[name] = "missing"
             except Exception:
                 _OUTCOMES[name] = False
+        if _OUTCOMES[name] == "missing":  # nothing to judge with: the test fails, as the stub must
+            raise AssertionError(f"this test needs your {_PART_NAMES[name]} to be implemented first")
         if not _OUTCOMES[name]:
             return False
     return True
+
+
+_PART_NAMES = {"model": "AdaptiveModel", "model_find": "AdaptiveModel.find",
+               "coder_static": "ArithmeticEncoder and ArithmeticDecoder",
+               "coder_underflow": "ArithmeticEncoder and ArithmeticDecoder",
+               "coder_low_precision": "ArithmeticEncoder and ArithmeticDecoder",
+               "compress": "compress", "decompress": "decompress"}
 
 
 @settings(database=None, deadline=None, max_examples=30, derandomize=True,
