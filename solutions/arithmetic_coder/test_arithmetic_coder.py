@@ -621,7 +621,7 @@ def test_decompress_rejects_corrupted(submission, reference):
 
 
 @pytest.mark.points(3)
-@pytest.mark.time_limit(20)
+@pytest.mark.time_limit(30)
 @pytest.mark.visibility("after_due_date")
 def test_decompress_bounds_its_reading(submission, reference):
     data = _corpus()[13000:14000]
