@@ -489,17 +489,17 @@ def _own_decode(submission, body: bytes, length: int, order: int) -> bytes:
 
 def _small_messages() -> list:
     """(what, data, orders): short messages, cheap to rebuild symbol by symbol through the sandbox."""
-    text = _corpus()[120000:120400]
+    text = _corpus()[120000:120300]
     rng = random.Random(12)
     return [
         ("empty input", b"", (0, 1, 3)),
         ("one byte", b"\x00", (0, 2)),
         ("one byte 0xff", b"\xff", (0, 3)),
         ("all 256 byte values", bytes(range(256)), (0, 1)),
-        ("alternating 0x00 0xff", b"\x00\xff" * 100, (1, 2)),
-        ("400 bytes of text", text, (0, 1, 2, 3)),
-        ("300 random bytes", bytes(rng.randrange(256) for _ in range(300)), (2,)),
-        ("a skewed message", _skewed_message(400, b"ACGT \n", seed=13), (0, 1)),
+        ("alternating 0x00 0xff", b"\x00\xff" * 60, (1, 2)),
+        ("300 bytes of text", text, (0, 1, 3)),
+        ("200 random bytes", bytes(rng.randrange(256) for _ in range(200)), (2,)),
+        ("a skewed message", _skewed_message(300, b"ACGT \n", seed=13), (0, 1)),
     ]
 
 
@@ -536,7 +536,7 @@ def _check_compress(submission):
 
 
 @pytest.mark.points(6)
-@pytest.mark.time_limit(60)
+@pytest.mark.time_limit(90)
 def test_compress_codes_with_own_model_and_coder(submission):
     _judged("compress", _check_compress, submission)
 
@@ -573,7 +573,7 @@ def _check_decompress(submission):
 
 
 @pytest.mark.points(5)
-@pytest.mark.time_limit(60)
+@pytest.mark.time_limit(120)
 def test_decompress_decodes_own_stream(submission):
     _judged("decompress", _check_decompress, submission)
 
@@ -724,7 +724,7 @@ def _random_messages() -> list:
 
 
 @pytest.mark.points(3)
-@pytest.mark.time_limit(120)
+@pytest.mark.time_limit(180)
 def test_whole_messages_round_trip_near_ideal_length(submission):
     # The empty message needs neither model nor coder symbols: it is judged whatever the parts do.
     _round_trip(submission, b"", 0)
