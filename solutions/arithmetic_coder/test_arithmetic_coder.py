@@ -285,8 +285,8 @@ def _expected_intervals(counts) -> list:
 
 
 @pytest.mark.points(5)
-def test_adaptive_model_counts_and_halving(submission):
-    _judged("model", _check_model_counts, submission)
+def test_adaptive_model_counts_and_halving(submission, outcomes):
+    _judged("model", _check_model_counts, submission, outcomes)
 
 
 def _check_model_counts(submission):
@@ -317,8 +317,8 @@ def _check_model_counts(submission):
 
 
 @pytest.mark.points(4)
-def test_adaptive_model_find(submission):
-    _judged("model_find", _check_model_find, submission)
+def test_adaptive_model_find(submission, outcomes):
+    _judged("model_find", _check_model_find, submission, outcomes)
 
 
 def _check_model_find(submission):
@@ -360,8 +360,8 @@ def _check_model_find(submission):
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(15)
-def test_coder_static_model(submission):
-    _judged("coder_static", _check_coder_static, submission)
+def test_coder_static_model(submission, outcomes):
+    _judged("coder_static", _check_coder_static, submission, outcomes)
 
 
 def _check_coder_static(submission):
@@ -384,8 +384,8 @@ def _check_coder_static(submission):
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(15)
-def test_coder_underflow_round_trip(submission):
-    _judged("coder_underflow", _check_coder_underflow, submission)
+def test_coder_underflow_round_trip(submission, outcomes):
+    _judged("coder_underflow", _check_coder_underflow, submission, outcomes)
 
 
 def _check_coder_underflow(submission):
@@ -409,8 +409,8 @@ def _check_coder_underflow(submission):
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(15)
-def test_coder_low_precision(submission):
-    _judged("coder_low_precision", _check_coder_low_precision, submission)
+def test_coder_low_precision(submission, outcomes):
+    _judged("coder_low_precision", _check_coder_low_precision, submission, outcomes)
 
 
 def _check_coder_low_precision(submission):
@@ -537,8 +537,8 @@ def _check_compress(submission):
 
 @pytest.mark.points(6)
 @pytest.mark.time_limit(90)
-def test_compress_codes_with_own_model_and_coder(submission):
-    _judged("compress", _check_compress, submission)
+def test_compress_codes_with_own_model_and_coder(submission, outcomes):
+    _judged("compress", _check_compress, submission, outcomes)
 
 
 def _check_decompress(submission):
@@ -574,8 +574,8 @@ def _check_decompress(submission):
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(120)
-def test_decompress_decodes_own_stream(submission):
-    _judged("decompress", _check_decompress, submission)
+def test_decompress_decodes_own_stream(submission, outcomes):
+    _judged("decompress", _check_decompress, submission, outcomes)
 
 
 # Damaged blobs that the header alone rejects (too short, wrong magic) are judged always.
@@ -586,13 +586,13 @@ _CODER_PARTS = ("model", "model_find", "coder_static", "coder_underflow", "coder
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(60)
-def test_decompress_rejects_truncated(submission, reference):
+def test_decompress_rejects_truncated(submission, reference, outcomes):
     data = _corpus()[5000:6500]
     blob = reference.compress(data, 1)  # made here: the student's compress is not needed
     for length in range(0, _HEADER.size):
         _expect_value_error(submission, blob[:length], f"the first {length} of {len(blob)} bytes "
                             "(shorter than the header)")
-    if not _parts_pass(submission, _CODER_PARTS):
+    if not _parts_pass(submission, outcomes, _CODER_PARTS):
         return
     for length in list(range(_HEADER.size, 41)) + [len(blob) // 2, len(blob) - 10]:
         _expect_value_error(submission, blob[:length], f"the first {length} of {len(blob)} bytes")
@@ -601,13 +601,13 @@ def test_decompress_rejects_truncated(submission, reference):
 @pytest.mark.points(3)
 @pytest.mark.time_limit(60)
 @pytest.mark.visibility("hidden")
-def test_decompress_rejects_corrupted(submission, reference):
+def test_decompress_rejects_corrupted(submission, reference, outcomes):
     data = _corpus()[9000:11000]
     blob = reference.compress(data, 0)
     for position in range(4):
         bad_magic = blob[:position] + bytes([blob[position] ^ 0xFF]) + blob[position + 1:]
         _expect_value_error(submission, bad_magic, f"a blob whose magic byte {position} is changed")
-    if not _parts_pass(submission, _CODER_PARTS):
+    if not _parts_pass(submission, outcomes, _CODER_PARTS):
         return
     for position in (len(blob) // 2, len(blob) - 20):
         damaged = blob[:position] + bytes([blob[position] ^ 0x5A]) + blob[position + 1:]
@@ -623,11 +623,11 @@ def test_decompress_rejects_corrupted(submission, reference):
 @pytest.mark.points(3)
 @pytest.mark.time_limit(30)
 @pytest.mark.visibility("after_due_date")
-def test_decompress_bounds_its_reading(submission, reference):
+def test_decompress_bounds_its_reading(submission, reference, outcomes):
     data = _corpus()[13000:14000]
     blob = reference.compress(data, 1)
     body = blob[_HEADER.size:]
-    if not _parts_pass(submission, _CODER_PARTS):
+    if not _parts_pass(submission, outcomes, _CODER_PARTS):
         return
     for length, what in ((2**64 - 1, "the largest uint64"), (10**9, "10^9")):
         _expect_value_error(
@@ -645,23 +645,27 @@ def test_decompress_bounds_its_reading(submission, reference):
 # compress and decompress pass their own tests: a bug there is charged in those tests
 # alone, and this test charges only what shows on long or random messages.
 
-_OUTCOMES = {}  # name -> whether the student's part passed its test in this session
+@pytest.fixture(scope="session")
+def outcomes() -> dict:
+    """name -> whether the student's part passed its check in this grading session
+    (True, False, or "missing" for NotImplementedError)."""
+    return {}
 
 
-def _judged(name: str, check, submission) -> None:
+def _judged(name: str, check, submission, outcomes: dict) -> None:
     """Run a part's check, remember whether it passed, and let its failure through."""
     try:
         check(submission)
     except NotImplementedError:
-        _OUTCOMES[name] = "missing"
+        outcomes[name] = "missing"
         raise
     except BaseException:
-        _OUTCOMES[name] = False
+        outcomes[name] = False
         raise
-    _OUTCOMES[name] = True
+    outcomes[name] = True
 
 
-def _parts_pass(submission, names=None) -> bool:
+def _parts_pass(submission, outcomes: dict, names=None) -> bool:
     """Whether the student's parts (all, or those named) pass their own tests' checks; a
     part not implemented yet (NotImplementedError) fails the calling test instead."""
     checks = {"model": _check_model_counts, "model_find": _check_model_find,
@@ -671,17 +675,17 @@ def _parts_pass(submission, names=None) -> bool:
     for name, check in checks.items():
         if names is not None and name not in names:
             continue
-        if name not in _OUTCOMES:
+        if name not in outcomes:
             try:
                 check(submission)
-                _OUTCOMES[name] = True
+                outcomes[name] = True
             except NotImplementedError:
-                _OUTCOMES[name] = "missing"
+                outcomes[name] = "missing"
             except Exception:
-                _OUTCOMES[name] = False
-        if _OUTCOMES[name] == "missing":  # nothing to judge with: the test fails, as the stub must
+                outcomes[name] = False
+        if outcomes[name] == "missing":  # nothing to judge with: the test fails, as the stub must
             raise AssertionError(f"this test needs your {_PART_NAMES[name]} to be implemented first")
-        if not _OUTCOMES[name]:
+        if not outcomes[name]:
             return False
     return True
 
@@ -725,10 +729,10 @@ def _random_messages() -> list:
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(180)
-def test_whole_messages_round_trip_near_ideal_length(submission):
+def test_whole_messages_round_trip_near_ideal_length(submission, outcomes):
     # The empty message needs neither model nor coder symbols: it is judged whatever the parts do.
     _round_trip(submission, b"", 0)
-    if not _parts_pass(submission):
+    if not _parts_pass(submission, outcomes):
         return  # the failing part's own test charges the bug (see the comment above)
     cases = [
         ("all 256 byte values backwards, 4 times", bytes(range(255, -1, -1)) * 4, (0, 1, 3)),
