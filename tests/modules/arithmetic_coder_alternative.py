@@ -5,9 +5,9 @@ interval [low, high], this coder keeps a half-open one [low, high); it finishes 
 writing out all `precision` bits of `low` instead of two bits; its bits are packed
 byte by byte as they come; the decoder reads bits from a generator. The model is the naive one:
 plain lists, O(K) `sum` and a linear `find` (the slow kind of student solution the time
-limits must allow). The file format differs too: a 2-byte magic, the order, a
-little-endian CRC-32 and a varint length; the first k contexts are the shorter prefixes
-data[:i] instead of zero padding. The entropy groups the positions by context.
+limits must allow). The header is packed by hand instead of with `struct`, and the
+decoder counts the bits it reads itself for the bound on a corrupted length. The entropy
+groups the positions by context.
 """
 import bz2
 import lzma
@@ -98,10 +98,15 @@ class ArithmeticDecoder:
         self.precision = precision
         self.full = 1 << precision
         self.bits = _bit_stream(bytes(data))
+        self.bits_read = 0
         self.low, self.high = 0, self.full
         self.value = 0
         for _ in range(precision):
-            self.value = (self.value << 1) | next(self.bits)
+            self.value = (self.value << 1) | self._next()
+
+    def _next(self):
+        self.bits_read += 1
+        return next(self.bits)
 
     def target(self, total):
         return ((self.value - self.low + 1) * total - 1) // (self.high - self.low)
@@ -120,7 +125,7 @@ class ArithmeticDecoder:
             else:
                 return
             self.low, self.high = 2 * (self.low - offset), 2 * (self.high - offset)
-            self.value = 2 * (self.value - offset) + next(self.bits)
+            self.value = 2 * (self.value - offset) + self._next()
 
 
 class AdaptiveModel:
@@ -154,16 +159,12 @@ class AdaptiveModel:
         self.counts[symbol] += 1
 
 
-MAGIC = b"Ac"
+_MAGIC = b"FDLA"  # the notebook's locked file format, written out by hand
+_HEADER_SIZE = 4 + 8 + 1 + 4
 
 
-def _varint(n):
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
+def _header(length, order, crc):
+    return _MAGIC + length.to_bytes(8, "big") + bytes([order]) + crc.to_bytes(4, "big")
 
 
 def _model_for(models, context):
@@ -174,42 +175,41 @@ def _model_for(models, context):
 
 def compress(data, order=0):
     data = bytes(data)
+    if order not in range(256):
+        raise ValueError("order must be a byte")
+    history = b"\x00" * order + data  # zero padding, sliced per position
     models = {}
     encoder = ArithmeticEncoder()
     for i, symbol in enumerate(data):
-        model = _model_for(models, data[max(0, i - order):i])  # shorter contexts at the start
+        model = _model_for(models, history[i:i + order])
         encoder.encode(*model.interval(symbol))
         model.update(symbol)
-    header = MAGIC + bytes([order]) + zlib.crc32(data).to_bytes(4, "little") + _varint(len(data))
-    return header + encoder.finish()
+    return _header(len(data), order, zlib.crc32(data)) + encoder.finish()
 
 
 def decompress(blob):
     blob = bytes(blob)
-    if len(blob) < 8 or blob[:2] != MAGIC:
+    if len(blob) < _HEADER_SIZE or blob[:4] != _MAGIC:
         raise ValueError("not one of our blobs")
-    order, crc = blob[2], int.from_bytes(blob[3:7], "little")
-    length, shift, pos = 0, 0, 7
-    while True:
-        if pos >= len(blob):
-            raise ValueError("truncated header")
-        byte = blob[pos]
-        length |= (byte & 0x7F) << shift
-        shift, pos = shift + 7, pos + 1
-        if byte < 0x80:
-            break
-    decoder = ArithmeticDecoder(blob[pos:])
-    out = bytearray()
+    length = int.from_bytes(blob[4:12], "big")
+    order, crc = blob[12], int.from_bytes(blob[13:17], "big")
+    body = blob[_HEADER_SIZE:]
+    decoder = ArithmeticDecoder(body)
+    budget = 8 * len(body) + decoder.precision  # bits a valid stream can make the decoder read
+    history = bytearray(order)
     models = {}
     for i in range(length):
-        model = _model_for(models, bytes(out[max(0, i - order):i]))
+        model = _model_for(models, bytes(history[i:i + order]))
         symbol, low, high = model.find(decoder.target(model.total))
         decoder.consume(low, high, model.total)
         model.update(symbol)
-        out.append(symbol)
+        history.append(symbol)
+        if decoder.bits_read > budget:
+            raise ValueError("length field larger than the coded data")
+    out = bytes(history[order:])
     if zlib.crc32(out) != crc:
         raise ValueError("CRC-32 mismatch")
-    return bytes(out)
+    return out
 
 
 def compare_with_archivers(data):

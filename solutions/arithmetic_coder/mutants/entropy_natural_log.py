@@ -1,5 +1,5 @@
 """Entropy in nats: math.log instead of math.log2."""
-FAILS = ["test_empirical_entropy_order0", "test_empirical_entropy_conditional", "test_compare_with_archivers"]
+FAILS = ["test_empirical_entropy_order0", "test_empirical_entropy_conditional"]
 
 
 def empirical_entropy(data, order=0):

@@ -1,5 +1,5 @@
 """compress updates the model before coding the byte; the decoder cannot do the same (it needs the byte first)."""
-FAILS = ["test_round_trip_edge_cases", "test_round_trip_random_bytes", "test_code_length_close_to_ideal"]
+FAILS = ["test_compress_codes_with_own_model_and_coder"]
 
 
 def compress(data, order=0):
