@@ -171,12 +171,20 @@ def _close_in_expectation(student, trusted, sigmas=6.0):
     return per_example, overall
 
 
+def _reraise_unless_raised_by_student_code(exc):
+    """A time limit, a crashed worker or a grader failure is never swallowed."""
+    if type(exc).__name__ in ("CallTimeout", "WorkerCrashed", "ReplyRejected", "GraderError",
+                              "NotData", "MissingDefinition"):
+        raise exc
+
+
 def _student_or_none(call, shape):
     """A student sub-function's result when it has the expected shape and is finite,
     else None (a broken sub-function is graded in its own test, not here)."""
     try:
         out = _t(call())
-    except Exception:  # noqa: BLE001 - any failure of the sub-function: not a candidate
+    except Exception as exc:  # noqa: BLE001 - any failure of the sub-function: not a candidate
+        _reraise_unless_raised_by_student_code(exc)
         return None
     if tuple(out.shape) != tuple(shape) or not torch.all(torch.isfinite(out)):
         return None
@@ -199,8 +207,8 @@ def _z_candidates(submission, mu, logvar, eps):
         own = own.expand(eps.shape).clone()
         if torch.all(torch.isfinite(own)):
             zs.append(own)
-    except Exception:  # noqa: BLE001 - reparameterize is graded by its own tests
-        pass
+    except Exception as exc:  # noqa: BLE001 - reparameterize is graded by its own tests
+        _reraise_unless_raised_by_student_code(exc)
     return zs
 
 
@@ -441,7 +449,8 @@ def test_bernoulli_log_likelihood_sums_over_pixels(submission):
 
 @pytest.mark.points(1)
 def test_float64_inputs_keep_float64(submission):
-    """Tasks 1-3 state it: float64 in, float64 out, with float64 accuracy."""
+    """Tasks 1-3 state it: float64 in, float64 out (the values are graded in the
+    functions' own tests)."""
     gen = torch.Generator().manual_seed(22)
     mu = torch.randn(4, 3, generator=gen, dtype=torch.float64)
     logvar = torch.randn(4, 3, generator=gen, dtype=torch.float64)
@@ -450,28 +459,19 @@ def test_float64_inputs_keep_float64(submission):
     x = (torch.rand(4, 10, generator=gen) < 0.5).double()
     checks = [
         ("reparameterize(mu, logvar, eps)",
-         lambda: submission.reparameterize(mu.clone(), logvar.clone(), eps.clone()),
-         mu + torch.exp(0.5 * logvar) * eps),
-        ("reparameterize(mu, logvar)",
-         lambda: submission.reparameterize(mu.clone(), logvar.clone()), None),
-        ("gaussian_kl(mu, logvar)",
-         lambda: submission.gaussian_kl(mu.clone(), logvar.clone()), _kl(mu, logvar)),
+         lambda: submission.reparameterize(mu.clone(), logvar.clone(), eps.clone())),
+        ("reparameterize(mu, logvar)", lambda: submission.reparameterize(mu.clone(), logvar.clone())),
+        ("gaussian_kl(mu, logvar)", lambda: submission.gaussian_kl(mu.clone(), logvar.clone())),
         ("bernoulli_log_likelihood(logits, x)",
-         lambda: submission.bernoulli_log_likelihood(logits.clone(), x.clone()),
-         D.Bernoulli(logits=logits).log_prob(x).sum(-1)),
+         lambda: submission.bernoulli_log_likelihood(logits.clone(), x.clone())),
     ]
-    for name, call, expected in checks:
+    for name, call in checks:
         out = _t(call())
         assert out.dtype == torch.float64, (
             f"{name} with float64 inputs must return float64 (it returned {out.dtype}): "
             "do not create float32 tensors (torch.zeros(B) without dtype=, .float()) on the "
             "way; build on the inputs (torch.randn_like, torch.zeros_like, operations on them)"
         )
-        if expected is not None:
-            assert torch.allclose(out, expected, rtol=1e-9, atol=1e-9), (
-                f"{name} with float64 inputs must be accurate to float64 precision: "
-                "nothing on the way may pass through float32"
-            )
 
 
 # ---------------------------------------------------------------- VAE
@@ -569,15 +569,18 @@ def test_elbo_without_eps_matches_its_expectation(submission):
     gen = torch.Generator().manual_seed(17)
     x = _digits()[30:42]
     model = _vae(submission, 64, 8, 32)
-    repeats = 300
+    repeats = 150
+    free = []
+    for _ in range(repeats):  # one call per repeat: a sample shared across a batch is
+        out = _t(submission.elbo(model, x.clone()))  # reparameterize's bug, not elbo's
+        assert out.shape == (x.shape[0],), "elbo(model, x) must return shape (B,)"
+        assert torch.all(torch.isfinite(out)), "elbo(model, x) returned inf or nan"
+        free.append(out)
     xs = x.repeat(repeats, 1)  # (R * B, 64)
-    free = _t(submission.elbo(model, xs.clone()))
-    assert free.shape == (xs.shape[0],), "elbo(model, x) must return shape (B,)"
-    assert torch.all(torch.isfinite(free)), "elbo(model, x) returned inf or nan"
     eps = torch.randn(xs.shape[0], 8, generator=gen)
     given = _t(submission.elbo(model, xs.clone(), eps))
     per_example, overall = _close_in_expectation(
-        free.reshape(repeats, -1).double(), given.reshape(repeats, -1).double())
+        torch.stack(free).double(), given.reshape(repeats, -1).double())
     assert overall and per_example, (
         "without eps, elbo(model, x) must draw its own standard normal noise, one fresh "
         "sample per example (torch.randn_like(mu), or reparameterize(mu, logvar)): on average "
@@ -751,8 +754,8 @@ def test_train_vae_contract(submission):
     data = _digits()[:640]
     model = submission.VAE(64, 8, 64)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    epochs = 3
-    losses = submission.train_vae(model, data.clone(), epochs, 64, 3e-3, 0)
+    epochs = 2  # a tiny learning rate: the model barely moves, so every epoch's mean
+    losses = submission.train_vae(model, data.clone(), epochs, 64, 1e-5, 0)  # is comparable
     assert isinstance(losses, list) and len(losses) == epochs, (
         "train_vae must return a list with one loss per epoch"
     )
@@ -764,26 +767,41 @@ def test_train_vae_contract(submission):
         "train_vae must train the given model in place (one vae_step per minibatch, with "
         "an optimizer over model.parameters())"
     )
-    model.eval()
-    measured = _neg_elbo(model, data)
-    assert 0.75 * measured < losses[-1] < 1.5 * measured + 2.0, (
-        "the reported losses must be the mean negative ELBO PER EXAMPLE in nats (the same "
-        "scale as -elbo(model, x).mean(), the value vae_step returns), averaged over the "
-        "examples of the epoch: do not sum over a batch, and do not average over pixels"
+    # the scale of the student's own per-example loss: what their vae_step returns on
+    # all the data (SGD with lr 0 leaves the model as it is)
+    eps = torch.randn(data.shape[0], 8, generator=torch.Generator().manual_seed(10))
+    measured = submission.vae_step(model, submission.torch.optim.SGD(model.parameters(), lr=0.0),
+                                   data.clone(), eps)
+    assert isinstance(measured, float) and math.isfinite(measured)
+    assert abs(losses[-1] - measured) <= 0.1 * abs(measured) + 1.0, (
+        "the reported losses must be the mean negative ELBO PER EXAMPLE in nats (the values "
+        "vae_step returns, weighted by the size of each minibatch), averaged over the "
+        "examples of the epoch: not the sum over a batch, nor a mean of batch sums"
     )
 
 
 @pytest.mark.points(2)
 @pytest.mark.time_limit(60)
 def test_train_vae_seed(submission):
-    """Same seed, same run; another seed, another run (same initial weights each time)."""
+    """Same seed, same run; another seed, another run (same initial weights each time,
+    the worker's global RNG in another state for the two runs with the same seed)."""
     data = _digits()[:320]
-    runs = []
-    for seed in (0, 0, 1):
+    eps = torch.randn(64, 8, generator=torch.Generator().manual_seed(16))
+    steps = []  # is the student's own vae_step deterministic for a given eps? (graded
+    for global_seed in (100, 200):  # in vae_step's test: not train_vae's fault here)
         model = _vae(submission, 64, 8, 32, gain=0.5, seed=13)
+        submission.torch.manual_seed(global_seed)
+        submission.vae_step(model, submission.torch.optim.SGD(model.parameters(), lr=0.01),
+                            data[:64].clone(), eps.clone())
+        steps.append(_flat(model.state_dict(), _param_names(model)))
+    step_is_deterministic = torch.allclose(steps[0], steps[1], rtol=1e-5, atol=1e-6)
+    runs = []
+    for seed, global_seed in ((0, 100), (0, 200), (1, 100)):
+        model = _vae(submission, 64, 8, 32, gain=0.5, seed=13)
+        submission.torch.manual_seed(global_seed)
         submission.train_vae(model, data.clone(), 1, 64, 3e-3, seed)
         runs.append(_flat(model.state_dict(), _param_names(model)))
-    assert torch.allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6), (
+    assert not step_is_deterministic or torch.allclose(runs[0], runs[1], rtol=1e-5, atol=1e-6), (
         "two calls of train_vae with the same seed (same model weights, same data) must "
         "train the same way: take all randomness (the shuffling and every eps) from a "
         "torch.Generator seeded with `seed` (or seed torch.manual_seed(seed) first)"
@@ -819,8 +837,12 @@ def test_arguments_not_modified(submission, recipe):
     ]
     for name, fn, args, allowed in calls:
         args = tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
-        changed = [p for p in probe.changed(fn, *args)
-                   if not any(p.startswith(prefix) for prefix in allowed)]
+        try:
+            reported = probe.changed(fn, *args)
+        except Exception as exc:  # noqa: BLE001 - a function that fails is graded in its own tests
+            _reraise_unless_raised_by_student_code(exc)
+            continue
+        changed = [p for p in reported if not any(p.startswith(prefix) for prefix in allowed)]
         assert not changed, (
             f"{name} changed its arguments in place ({', '.join(changed)}): the caller's "
             "tensors must stay as they were (shuffle an index, torch.randperm, not the data; "
@@ -857,11 +879,14 @@ def test_train_on_digits(submission, threshold):
 @pytest.mark.gpu
 @pytest.mark.points(0)
 @pytest.mark.time_limit(120)
-def test_cuda_tensors(submission):
+def test_cuda_tensors(submission, device):
     """CUDA in, CUDA code path: a VAE moved to the GPU gives the values it gives on the CPU
     (eps and the data on the GPU too), and trains there. Sandboxed, the worker moves the
-    test's tensors to its device itself; trusted, they are sent as CUDA tensors."""
+    test's tensors to its device itself (then both runs are on the GPU); trusted, they are
+    sent as CUDA tensors."""
     cuda = torch.device("cuda")
+    if type(submission).__name__ != "SubmissionView" and device.type != "cuda":
+        pytest.skip("the sandboxed worker runs on the CPU: tensors sent to it stay there")
     gen = torch.Generator().manual_seed(15)
     x = _digits()[:16]
     eps = torch.randn(16, 8, generator=gen)
