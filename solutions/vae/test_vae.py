@@ -24,6 +24,7 @@ Bugs this suite catches (one line each, then the tests that catch it):
 - reparameterize returning mu (no noise)                 -> test_reparameterize_with_given_eps, test_reparameterize_statistics, test_reparameterize_gradient
 - reparameterize with one noise vector for the batch     -> test_reparameterize_statistics
 - reparameterize cutting the gradient (torch.normal)     -> test_reparameterize_gradient
+- reparameterize ignoring a given eps                    -> test_reparameterize_with_given_eps, test_reparameterize_gradient
 - log-likelihood via log(sigmoid(.)) (inf / nan)         -> test_bernoulli_log_likelihood_extreme_logits
 - log-likelihood via F.binary_cross_entropy(sigmoid(.))  -> test_bernoulli_log_likelihood_extreme_logits
 - log-likelihood averaged over pixels (not summed)       -> test_bernoulli_log_likelihood_matches_torch, test_bernoulli_log_likelihood_extreme_logits, test_bernoulli_log_likelihood_sums_over_pixels
@@ -50,6 +51,8 @@ every tensor handed to student code is a fresh copy (trusted mode shares memory)
 callable of this file is passed to student code. Gradients of student code are seen
 through the student's own optimiser step (`vae_step` with `torch.optim.SGD`) and through
 `torch.func.vjp`, both taken from the worker's `torch` (the notebook's locked imports).
+Before a composite's call and the matching sub-function calls, the worker's global RNG is
+seeded alike, so noise a buggy sub-function draws on its own is the same in both.
 """
 import functools
 import importlib.util
@@ -197,12 +200,21 @@ def _matches_any(value, candidates, rtol=1e-4, atol=1e-3):
                for c in candidates)
 
 
-def _z_candidates(submission, mu, logvar, eps):
+def _seed_worker(submission, seed):
+    """The global RNG where the student's code runs, in a known state: a reparameterize
+    that ignores a given eps (its own bug, graded in its own tests) then draws the same
+    noise inside elbo, iwae_bound or vae_step as in the candidates built here."""
+    submission.torch.manual_seed(seed)
+
+
+def _z_candidates(submission, mu, logvar, eps, seed):
     """z = mu + exp(logvar / 2) * eps by the formula, and by the student's reparameterize
-    (broadcast to eps's shape): an elbo or iwae_bound built on the student's own
-    reparameterize is right for that reparameterize."""
+    (broadcast to eps's shape, the worker's RNG seeded with `seed` as for the composite's
+    call): an elbo or iwae_bound built on the student's own reparameterize is right for
+    that reparameterize."""
     zs = [mu + torch.exp(0.5 * logvar) * eps]
     try:
+        _seed_worker(submission, seed)
         own = _t(submission.reparameterize(mu.clone(), logvar.clone(), eps.clone()))
         own = own.expand(eps.shape).clone()
         if torch.all(torch.isfinite(own)):
@@ -529,11 +541,16 @@ def test_elbo_with_given_eps(submission):
     x = _digits()[:12]
     model = _vae(submission, 64, 8, 32)
     eps = torch.randn(12, 8, generator=gen)
+    _seed_worker(submission, 70)
     out = _t(submission.elbo(model, x.clone(), eps.clone()))
     assert out.shape == (12,), "elbo(model, x, eps) must return shape (B,): one ELBO per example"
     assert torch.all(torch.isfinite(out)), "elbo returned inf or nan"
+    _seed_worker(submission, 71)
     again = _t(submission.elbo(model, x.clone(), eps.clone()))
-    assert torch.allclose(again, out, atol=1e-5), (
+    own_random = [_student_or_none(lambda: submission.reparameterize(
+        torch.zeros(2, 8), torch.zeros(2, 8), torch.ones(2, 8)), (2, 8)) for _ in range(2)]
+    own_is_random = None not in own_random and not torch.equal(*own_random)
+    assert own_is_random or torch.allclose(again, out, atol=1e-5), (
         "with eps given, elbo(model, x, eps) must not be random: z = mu + exp(0.5 * logvar) "
         "* eps with the given eps (pass it to reparameterize)"
     )
@@ -541,7 +558,7 @@ def test_elbo_with_given_eps(submission):
     kls = [_kl(mu, logvar).double(),
            _student_or_none(lambda: submission.gaussian_kl(mu.clone(), logvar.clone()), (12,))]
     candidates, plus_kl = [], []
-    for z in _z_candidates(submission, mu, logvar, eps):
+    for z in _z_candidates(submission, mu, logvar, eps, 70):
         for ll in _ll_candidates(submission, _decode(model, z), x):
             for kl in kls:
                 if ll is not None and kl is not None:
@@ -591,7 +608,7 @@ def test_elbo_without_eps_matches_its_expectation(submission):
 # ---------------------------------------------------------------- IWAE
 
 
-def _iwae_candidates(submission, model, x, eps):
+def _iwae_candidates(submission, model, x, eps, seed):
     """Every correct way to build L_k for this eps from the student's own encode, decode,
     reparameterize and bernoulli_log_likelihood (or the formulas): (k, B) -> (B,) each."""
     k = eps.shape[0]
@@ -600,7 +617,7 @@ def _iwae_candidates(submission, model, x, eps):
     std = torch.exp(0.5 * logvar)
     log_norm = 0.5 * math.log(2 * math.pi)
     out = []
-    for z in _z_candidates(submission, mu.float(), logvar.float(), eps):
+    for z in _z_candidates(submission, mu.float(), logvar.float(), eps, seed):
         log_pz = (-0.5 * z.double().pow(2) - log_norm).sum(-1)  # (k, B)
         log_qs = [(-0.5 * eps.double().pow(2) - 0.5 * logvar - log_norm).sum(-1),
                   D.Normal(mu, std).log_prob(z.double()).sum(-1)]
@@ -620,10 +637,11 @@ def test_iwae_with_given_eps(submission):
     model = _vae(submission, 64, 8, 32)
     for k in (1, 5, 50):
         eps = torch.randn(k, 8, 8, generator=gen)
+        _seed_worker(submission, 80 + k)
         out = _t(submission.iwae_bound(model, x.clone(), k, eps.clone()))
         assert out.shape == (8,), "iwae_bound(model, x, k, eps) must return shape (B,)"
         assert torch.all(torch.isfinite(out)), f"iwae_bound returned inf or nan for k = {k}"
-        assert _matches_any(out, _iwae_candidates(submission, model, x, eps)), (
+        assert _matches_any(out, _iwae_candidates(submission, model, x, eps, 80 + k)), (
             f"for k = {k} and the given eps (k, B, z_dim), iwae_bound must equal "
             "logsumexp_i(log w_i) - log k with z_i = mu + exp(0.5 * logvar) * eps[i] and "
             "log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x): log N(z; mu, sigma^2) "
@@ -662,12 +680,13 @@ def test_iwae_without_eps_matches_its_expectation(submission):
 # ---------------------------------------------------------------- vae_step
 
 
-def _fd_slope(submission, model, x, eps, base, direction, h):
+def _fd_slope(submission, model, x, eps, base, direction, h, seed):
     """d/dt of -elbo(model with params base + t * direction, x, eps).mean() at t = 0, by
     central differences through the student's own elbo (float64 accumulation)."""
     values = []
     for sign in (1.0, -1.0):
         model.load_state_dict({n: base[n] + sign * h * direction[n] for n in base})
+        _seed_worker(submission, seed)
         values.append(-_t(submission.elbo(model, x.clone(), eps.clone())).double().mean().item())
     model.load_state_dict(base)
     return (values[0] - values[1]) / (2 * h)
@@ -692,7 +711,8 @@ def test_vae_step_matches_finite_differences(submission):
     states = [{n: v.clone() for n, v in model.state_dict().items()}]
     optimizer = submission.torch.optim.SGD(model.parameters(), lr=lr)
     returned = []
-    for e in eps:
+    for step, e in enumerate(eps):
+        _seed_worker(submission, 90 + step)
         loss = submission.vae_step(model, optimizer, x.clone(), e.clone())
         assert isinstance(loss, float) and math.isfinite(loss), (
             "vae_step must return the loss as a finite Python float (loss.item())"
@@ -702,6 +722,7 @@ def test_vae_step_matches_finite_differences(submission):
     for step, e in enumerate(eps):
         before, after = states[step], states[step + 1]
         model.load_state_dict(before)
+        _seed_worker(submission, 90 + step)
         value = -_t(submission.elbo(model, x.clone(), e.clone())).double().mean().item()
         assert abs(returned[step] - value) <= 1e-4 * abs(value) + 1e-4, (
             "vae_step must return -elbo(model, x, eps).mean() for the GIVEN eps, computed "
@@ -717,7 +738,7 @@ def test_vae_step_matches_finite_differences(submission):
             "then optimizer.step()"
         )
         unit = {n: (grad[n] / norm).float() for n in names}
-        slope = _fd_slope(submission, model, x, e, before, unit, h)
+        slope = _fd_slope(submission, model, x, e, before, unit, h, 90 + step)
         where = "in the first step" if step == 0 else (
             "in the second step (the first was right): the gradients of the previous step "
             "are still there; call optimizer.zero_grad() before loss.backward() in every step")
@@ -735,7 +756,7 @@ def test_vae_step_matches_finite_differences(submission):
         direction = {n: torch.randn(before[n].shape, generator=gen) for n in names}
         length = _flat(direction, names).norm().item()
         direction = {n: v / length for n, v in direction.items()}
-        slope = _fd_slope(submission, model, x, e, before, direction, h)
+        slope = _fd_slope(submission, model, x, e, before, direction, h, 90 + step)
         projected = (_flat(grad, names) * _flat(direction, names)).sum().item()
         assert abs(slope - projected) <= 0.05 * abs(projected) + 0.01, (
             f"{where}: the parameter change is not -lr times the gradient of "
