@@ -63,3 +63,19 @@ def test_public_train_vae_returns_losses(submission):
     assert all(isinstance(v, float) and math.isfinite(v) for v in losses), (
         "the losses must be finite Python floats"
     )
+
+
+@pytest.mark.points(0)
+def test_public_vae_step_returns_the_loss(submission):
+    torch.manual_seed(0)
+    model = submission.VAE(16, 2, 16)
+    x, eps = (torch.rand(8, 16) < 0.3).float(), torch.randn(8, 2)
+    before = -submission.elbo(model, x, eps).mean().item()
+    optimizer = submission.torch.optim.SGD(model.parameters(), lr=1e-2)
+    loss = submission.vae_step(model, optimizer, x, eps)
+    assert isinstance(loss, float), "vae_step must return a Python float (loss.item())"
+    assert abs(loss - before) < 1e-4 * abs(before) + 1e-4, (
+        "vae_step must return -elbo(model, x, eps).mean() before the step, for the given eps"
+    )
+    after = -submission.elbo(model, x, eps).mean().item()
+    assert after < before, "one SGD step of vae_step must lower the loss on its own batch"

@@ -1,8 +1,8 @@
 """Bernoulli log-likelihood averaged over the pixels (F.binary_cross_entropy_with_logits' default mean per row)."""
 FAILS = [
     "test_bernoulli_log_likelihood_matches_torch",
+    "test_bernoulli_log_likelihood_extreme_logits",
     "test_bernoulli_log_likelihood_sums_over_pixels",
-    "test_elbo_matches_monte_carlo",
 ]
 
 import torch.nn.functional as F

@@ -1,5 +1,5 @@
 """decode applies a sigmoid: it returns probabilities, which elbo then treats as logits."""
-FAILS = ["test_vae_encode_decode_forward", "test_train_vae_contract"]
+FAILS = ["test_vae_encode_decode_forward"]
 
 import torch
 

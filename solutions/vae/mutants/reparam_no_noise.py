@@ -1,6 +1,10 @@
 """reparameterize returns mu: no sampling at all (an autoencoder with a KL penalty)."""
-FAILS = ["test_reparameterize_statistics", "test_vae_encode_decode_forward"]
+FAILS = [
+    "test_reparameterize_with_given_eps",
+    "test_reparameterize_statistics",
+    "test_reparameterize_gradient",
+]
 
 
-def reparameterize(mu, logvar):
+def reparameterize(mu, logvar, eps=None):
     return mu
