@@ -4,8 +4,13 @@ The hidden suite must give it full marks. Where the reference vectorises, this o
 loops; where the reference uses matrix products and torch.softmax, this one uses einsum
 and a hand-written softmax; RoPE goes through complex numbers; the sinusoidal table is
 filled from Python's math module; the GPT ties its output head to the token embedding
-and computes the loss with log_softmax + gather; sampling inverts the CDF instead of
-calling torch.multinomial; training gathers windows with unfold-style index arithmetic.
+and computes the loss with log_softmax + gather (its only fixed internal name is `ln_f`, as
+the docstring requires); sampling inverts the CDF instead of calling torch.multinomial;
+get_batch draws its starts with torch.multinomial on the generator (another random stream
+than the reference's torch.randint) and slices windows with unfold; lm_step calls
+torch.autograd.backward and clears gradients by zeroing them in place. BigramLM and
+make_optimizer are the master's given (locked) code, copied: a .py submission carries
+its own copy of them.
 """
 import math
 
@@ -121,7 +126,7 @@ class GPT(nn.Module):
         self.layers = nn.ModuleList(
             TransformerBlock(d_model, n_heads, 4 * d_model, dropout) for _ in range(n_layers)
         )
-        self.norm = nn.LayerNorm(d_model)
+        self.ln_f = nn.LayerNorm(d_model)
         nn.init.normal_(self.wte.weight, std=0.02)
         for name, p in self.layers.named_parameters():
             if p.dim() == 2:
@@ -137,7 +142,7 @@ class GPT(nn.Module):
         mask = causal_mask(T).to(idx.device)
         for layer in self.layers:
             x = layer(x, mask)
-        logits = self.norm(x) @ self.wte.weight.t()  # (B, T, V), tied head
+        logits = self.ln_f(x) @ self.wte.weight.t()  # (B, T, V), tied head
         if targets is None:
             return logits, None
         logp = logits.log_softmax(dim=-1)  # (B, T, V)
@@ -164,27 +169,62 @@ class GPT(nn.Module):
         return out
 
 
-def train_lm(model, tokens, steps, batch_size, lr, seed):
-    """AdamW on random windows gathered by index arithmetic; gradient clipping at 1."""
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    span = model.block_size + 1
-    n_starts = tokens.numel() - span + 1
+class BigramLM(nn.Module):
+    """The master's given bigram model (locked code), copied verbatim in behaviour."""
+
+    def __init__(self, vocab_size, block_size):
+        super().__init__()
+        self.block_size = block_size
+        self.table = nn.Embedding(vocab_size, vocab_size)
+
+    def forward(self, idx, targets=None):
+        logits = self.table(idx)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        return logits, loss
+
+
+def make_optimizer(model, lr):
+    """The master's given optimiser (locked code)."""
+    return torch.optim.AdamW(model.parameters(), lr=lr)
+
+
+def get_batch(tokens, block_size, batch_size, generator):
+    """Starts drawn by torch.multinomial over the admissible positions; windows by unfold."""
+    n_starts = tokens.numel() - block_size
     if n_starts < 1:
         raise ValueError("need at least block_size + 1 tokens")
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
+    uniform = torch.ones(n_starts, device=generator.device)
+    starts = torch.multinomial(uniform, batch_size, replacement=True, generator=generator)
+    windows = tokens.unfold(0, block_size + 1, 1)[starts.to(tokens.device)]  # (B, T + 1)
+    return windows[:, :-1].clone(), windows[:, 1:].clone()
+
+
+def lm_step(model, optimizer, x, y):
+    """Gradients zeroed in place by hand; backward through torch.autograd."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is not None:
+                p.grad.detach_()
+                p.grad.zero_()
+    loss = model(x, y)[1]
+    torch.autograd.backward(loss)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def train_lm(model, tokens, steps, batch_size, lr, seed):
+    """The loop written as a while loop over lm_step and get_batch."""
+    if tokens.numel() < model.block_size + 1:
+        raise ValueError("need at least block_size + 1 tokens")
+    opt = make_optimizer(model, lr)
+    torch.manual_seed(seed)
+    gen = torch.Generator(device=tokens.device).manual_seed(seed)
+    where = next(model.parameters()).device
     model.train()
     history = []
-    step = 0
-    while step < steps:
-        starts = torch.randint(n_starts, (batch_size,), generator=gen)
-        idx = starts.unsqueeze(1) + torch.arange(span).unsqueeze(0)  # (B, span)
-        chunk = tokens[idx]
-        _, loss = model(chunk[:, :-1], chunk[:, 1:])
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        history.append(float(loss.detach()))
-        step += 1
+    while len(history) < steps:
+        inp, tgt = get_batch(tokens, model.block_size, batch_size, gen)
+        history.append(lm_step(model, opt, inp.to(where), tgt.to(where)))
     return history

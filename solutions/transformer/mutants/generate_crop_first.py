@@ -11,7 +11,7 @@ class GPT(GPT):  # the reference GPT, with generate replaced
             logits, _ = self(idx[:, : self.block_size])  # wrong end of the sequence
             logits = logits[:, -1, :] / temperature
             if top_k is not None:
-                kth = torch.topk(logits, top_k, dim=-1).values[:, [-1]]
+                kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[:, [-1]]
                 logits = logits.masked_fill(logits < kth, float("-inf"))
             next_id = torch.multinomial(torch.softmax(logits, dim=-1), 1)
             idx = torch.cat([idx, next_id], dim=1)

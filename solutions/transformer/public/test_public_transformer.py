@@ -70,3 +70,17 @@ def test_public_gpt_shapes(submission):
     assert model(idx)[1] is None, "without targets the loss must be None"
     out = model.generate(idx[:, :2], 10)
     assert out.shape == (3, 12), "generate must append max_new_tokens tokens (and crop the context)"
+
+
+@pytest.mark.points(0)
+def test_public_training_pieces(submission):
+    tokens = torch.arange(50)
+    x, y = submission.get_batch(tokens, 8, 4, torch.Generator().manual_seed(0))
+    assert x.shape == (4, 8) and y.shape == (4, 8), "get_batch must return (B, block_size) twice"
+    assert torch.equal(y[:, :-1], x[:, 1:]), "y must be x shifted by one position"
+    model = submission.BigramLM(50, 8)
+    optimizer = submission.make_optimizer(model, 0.1)
+    loss = submission.lm_step(model, optimizer, x, y)
+    assert isinstance(loss, float), "lm_step must return the loss as a Python float"
+    losses = submission.train_lm(model, tokens, 3, 4, 0.1, 0)
+    assert isinstance(losses, list) and len(losses) == 3, "train_lm must return one loss per step"
