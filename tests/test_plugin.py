@@ -448,3 +448,21 @@ def test_the_arguments_probe_works_in_the_sandboxed_worker(tmp_path):
                                  master=master, mode="sandboxed")).results
     assert not doc["extra_data"]["sandbox"].startswith("none")
     assert doc["score"] == 1, doc["tests"][0]["output"]
+
+
+def test_the_arguments_probe_reads_an_optimizer_argument_without_failing():
+    import torch
+
+    from autograder.core.recipes import build_recipe
+
+    probe = build_recipe("arguments_probe", (), {})
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+
+    def step(model, optimizer, x):
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+
+    assert probe.changed(step, model, optimizer, torch.ones(2)) == ["args[0].bias", "args[0].weight"]
+    assert probe.changed(lambda *args: None, model, optimizer, torch.ones(2)) == []

@@ -54,8 +54,8 @@ def _snapshot(value, path="", out=None):
         for i, item in enumerate(value):
             _snapshot(item, f"{path}[{i}]", out)
     elif kind == "torch" and hasattr(value, "state_dict") and callable(value.state_dict):
-        for key, item in value.state_dict().items():
-            out[f"{path}.{key}"] = item.detach().clone()
+        for key, item in value.state_dict().items():  # a module's tensors, an optimizer's state
+            _snapshot(item, f"{path}.{key}", out)
     elif kind == "torch" and hasattr(value, "detach"):
         out[path] = value.detach().clone()
     elif kind == "numpy" and hasattr(value, "copy") and hasattr(value, "shape"):
