@@ -71,3 +71,32 @@ def test_public_train_ppo_contract(submission):
     )
     model = submission.ActorCritic(4, 2)
     model.load_state_dict(out["state_dict"])  # an ActorCritic(4, 2) with the default hidden size
+
+
+@pytest.mark.points(0)
+def test_public_ppo_update_runs(submission):
+    model = submission.ActorCritic(4, 2, hidden=8)
+    model.double()  # the hidden tests use float64
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    obs = torch.randn(6, 4, dtype=torch.float64)
+    actions = torch.randint(0, 2, (6,))
+    batch = {"obs": obs, "actions": actions, "logp": torch.full((6,), -0.7, dtype=torch.float64),
+             "values": torch.zeros(6, dtype=torch.float64),
+             "advantages": torch.randn(6, dtype=torch.float64),
+             "returns": torch.randn(6, dtype=torch.float64)}
+    optimizer = submission.torch.optim.SGD(model.parameters(), lr=0.05)  # made where the model lives
+    minibatches = [torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5]), torch.tensor([2])]
+    stats = submission.ppo_update(model, optimizer, batch, minibatches)
+    assert isinstance(stats, dict) and set(stats) >= {"policy_loss", "value_loss", "entropy"}, (
+        "ppo_update must return a dict with 'policy_loss', 'value_loss' and 'entropy'"
+    )
+    assert all(len(stats[k]) == 3 for k in ("policy_loss", "value_loss", "entropy")), (
+        "one number per minibatch in each list"
+    )
+    after = model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before), (
+        "ppo_update must change the model's parameters (optimizer.step() per minibatch)"
+    )
+    assert all(torch.isfinite(v).all() for v in after.values()), (
+        "the weights must stay finite, also after a minibatch of one sample"
+    )

@@ -6,8 +6,11 @@ A = G - V, with bool masks; the surrogate is written piecewise with torch.where 
 sign of the advantage; the value clip uses torch.minimum / torch.maximum; the actor and
 critic are built from a ModuleDict with PyTorch's default initialisation, probabilities
 come from log_softmax, entropy is written out, and actions are sampled by inverting the
-CDF; training stores the rollout in Python lists, normalises the advantages over the
-whole batch and decays the learning rate with a LambdaLR scheduler.
+CDF; the update computes its own global gradient norm and rescales the gradients by hand,
+normalises each minibatch's advantages with the sample variance written out, and
+collects its statistics in a list of tuples; training stores the rollout in Python
+lists, splits each permutation with numpy's array_split and decays the learning rate
+with a LambdaLR scheduler.
 """
 import gymnasium as gym
 import numpy as np
@@ -81,10 +84,42 @@ class ActorCritic(nn.Module):
         return action, logp, entropy, self.value(obs)
 
 
+def ppo_update(model, optimizer, batch, minibatches, clip_eps=0.2, ent_coef=0.01,
+               vf_coef=0.5, max_grad_norm=0.5):
+    """One optimizer step per index tensor; gradient clipping written out."""
+    params = [p for p in model.parameters()]
+    history = []
+    for idx in minibatches:
+        take = {name: tensor.index_select(0, idx) for name, tensor in batch.items()}
+        _, logp, entropy, value = model.act(take["obs"], take["actions"])
+        adv = take["advantages"]
+        n = adv.numel()
+        if n > 1:
+            centred = adv - adv.sum() / n
+            spread = (centred.pow(2).sum() / (n - 1)).sqrt()
+            adv = centred / (spread + 1e-8)
+        pi_loss = clipped_surrogate_loss(logp, take["logp"], adv, clip_eps)
+        v_loss = clipped_value_loss(value, take["values"], take["returns"], clip_eps)
+        bonus = entropy.sum() / n
+        for p in params:
+            p.grad = None
+        (pi_loss - ent_coef * bonus + vf_coef * v_loss).backward()
+        grads = [p.grad for p in params if p.grad is not None]
+        total = torch.sqrt(sum((g.detach() ** 2).sum() for g in grads))
+        factor = max_grad_norm / (float(total) + 1e-6)
+        if factor < 1.0:
+            for g in grads:
+                g.mul_(factor)
+        optimizer.step()
+        history.append((float(pi_loss), float(v_loss), float(bonus)))
+    names = ("policy_loss", "value_loss", "entropy")
+    return {name: [h[i] for h in history] for i, name in enumerate(names)}
+
+
 def train_ppo(total_timesteps, seed=0, env_id="CartPole-v1", num_envs=8, num_steps=128,
               lr=2.5e-3, update_epochs=4, num_minibatches=4, gamma=0.99, lam=0.95,
               clip_eps=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5):
-    """PPO with the rollout kept in Python lists and batch-level advantage normalisation."""
+    """PPO with the rollout kept in Python lists; ppo_update does the optimisation."""
     torch.manual_seed(seed)
     np.random.seed(seed)
     envs = gym.vector.SyncVectorEnv([lambda: gym.make(env_id) for _ in range(num_envs)],
@@ -92,7 +127,10 @@ def train_ppo(total_timesteps, seed=0, env_id="CartPole-v1", num_envs=8, num_ste
     obs_dim = envs.single_observation_space.shape[0]
     agent = ActorCritic(obs_dim, int(envs.single_action_space.n))
     optimizer = torch.optim.Adam(agent.parameters(), lr=lr, eps=1e-5)
-    updates = max(1, total_timesteps // (num_envs * num_steps))
+    n_samples = num_envs * num_steps
+    if num_minibatches < 1 or num_minibatches > n_samples:
+        raise ValueError(f"num_minibatches={num_minibatches} must lie in [1, {n_samples}]")
+    updates = max(1, total_timesteps // n_samples)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 1.0 - k / updates)
 
     obs = torch.tensor(envs.reset(seed=seed)[0], dtype=torch.float32)
@@ -119,21 +157,15 @@ def train_ppo(total_timesteps, seed=0, env_id="CartPole-v1", num_envs=8, num_ste
         with torch.no_grad():
             adv, ret = compute_gae(batch["reward"], batch["value"], batch["done"],
                                    agent.value(obs), gamma, lam)
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        flat = {k: v.flatten(0, 1) for k, v in batch.items()}
-        flat["adv"], flat["ret"] = adv.flatten(), ret.flatten()
-        n = flat["adv"].numel()
+        flat = {"obs": batch["obs"].flatten(0, 1), "actions": batch["action"].flatten(),
+                "logp": batch["logp"].flatten(), "values": batch["value"].flatten(),
+                "advantages": adv.flatten(), "returns": ret.flatten()}
+        order = []
         for _ in range(update_epochs):
-            for idx in torch.randperm(n).chunk(num_minibatches):
-                _, logp, entropy, value = agent.act(flat["obs"][idx], flat["action"][idx])
-                loss = (clipped_surrogate_loss(logp, flat["logp"][idx], flat["adv"][idx], clip_eps)
-                        + vf_coef * clipped_value_loss(value, flat["value"][idx], flat["ret"][idx],
-                                                       clip_eps)
-                        - ent_coef * entropy.mean())
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
-                optimizer.step()
+            perm = torch.randperm(n_samples).numpy()
+            order += [torch.as_tensor(part, dtype=torch.long)
+                      for part in np.array_split(perm, num_minibatches)]
+        ppo_update(agent, optimizer, flat, order, clip_eps, ent_coef, vf_coef, max_grad_norm)
         schedule.step()
     envs.close()
     return {"episode_returns": finished, "state_dict": agent.state_dict()}
