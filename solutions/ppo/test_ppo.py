@@ -32,6 +32,8 @@ Bugs this suite catches (one line each, then the tests that catch it; each has a
 - ppo_update: no optimizer.step()                                   -> test_ppo_update_step, test_ppo_update_minibatches_and_clipping
 - ppo_update: no gradient clipping, gradients accumulating across minibatches
                                                                     -> test_ppo_update_minibatches_and_clipping
+- ppo_update writing the normalised advantages back into the caller's batch
+                                                                    -> test_inputs_left_unmodified, test_ppo_update_minibatches_and_clipping
 - train_ppo never resetting the running episode return              -> test_train_ppo_contract
 - train_ppo ignoring its seed                                       -> test_train_ppo_seeds_honoured
 - (anything else that stops real learning)                          -> test_train_ppo_beats_random (slow)
@@ -598,6 +600,7 @@ def _sgd(submission, model):
 
 def _update(submission, model, batch, minibatches, clip_eps=0.2, ent_coef=0.01, vf_coef=0.5,
             max_grad_norm=NO_CLIP):
+    batch = {k: v.clone() for k, v in batch.items()}  # what the sandbox sends: a copy
     out = submission.ppo_update(model, _sgd(submission, model), batch, minibatches,
                                 clip_eps=clip_eps, ent_coef=ent_coef, vf_coef=vf_coef,
                                 max_grad_norm=max_grad_norm)
@@ -801,6 +804,19 @@ def test_inputs_left_unmodified(submission, recipe):
         assert not changed, (
             f"{name} changed its inputs in place ({', '.join(changed)}): compute new tensors"
         )
+    # ppo_update may change the model and the optimizer, never the batch or the minibatch
+    # indices; judged only where it runs (its own tests charge an update that crashes)
+    model, _, batch = _update_fixture(submission, 7)
+    try:
+        changed = probe.changed(submission.ppo_update, model, _sgd(submission, model), batch,
+                                [torch.arange(6), torch.arange(6, 12)])
+    except Exception:  # noqa: BLE001 - a crash of the update is not this test's to charge
+        changed = []
+    changed = [path for path in changed if not path.startswith(("args[0].", "args[1]."))]
+    assert not changed, (
+        f"ppo_update changed the caller's batch in place ({', '.join(changed)}): normalise "
+        "the advantages into a new tensor (adv = (adv - adv.mean()) / ...), never with -= or /="
+    )
 
 
 @pytest.mark.points(1)
