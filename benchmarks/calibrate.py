@@ -43,6 +43,7 @@ from autograder.course_loader import load_course  # noqa: E402
 from autograder.core.errors import GraderError  # noqa: E402
 from autograder.engine import run_suite  # noqa: E402
 from autograder.layout import module_layout  # noqa: E402
+from autograder.plugin.thresholds import Measurement  # noqa: E402
 from autograder.request import build_request  # noqa: E402
 
 TARGET_SIGMAS = 3.0
@@ -113,17 +114,11 @@ def summarise(results: list[tuple[Run, dict]]) -> list[dict]:
         passes = test_passes[(slug, test, impl)]
         rows.append({"module": slug, "test": test, "measure": name, "implementation": impl,
                      "runs": len(values), "test_pass_rate": sum(passes) / max(1, len(passes)),
-                     "value_pass_rate": sum(_passed(v, limit, direction) for v in values)
-                     / max(1, len(values)),
+                     "value_pass_rate": sum(Measurement(test, name, v, limit, direction).passed
+                                            for v in values) / max(1, len(values)),
                      "mean": mean, "std": std, "threshold": limit, "direction": direction,
                      "margin_sigmas": margin})
     return rows
-
-
-def _passed(value: float, limit: float, direction: str) -> bool:
-    if not math.isfinite(value):
-        return False
-    return value >= limit if direction == "at_least" else value <= limit
 
 
 def main() -> int:
